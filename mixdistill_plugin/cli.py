@@ -1,0 +1,31 @@
+"""The ``mixdistill`` command line. Each command imports what it needs when it runs."""
+
+from __future__ import annotations
+
+import click
+
+from mixdistill_plugin import __version__
+from mixdistill_plugin.commands.score import score
+
+
+class InputProblem(click.ClickException):
+    """Bad user input: printed as ``Error: <file>:<line>: field ...``, exit code 2."""
+
+    exit_code = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mixdistill")
+def main() -> None:
+    """Mixed Distillation: teach a small model to reason in words (CoT) and in code (PoT).
+
+    \b
+    Typical flow:
+      mixdistill generate ...      teacher CoT + PoT rationales, verified against gold
+      axolotl train CONFIG.yml     train the student on them
+      mixdistill eval ...          lm-eval tasks with multi-path voting
+      mixdistill score FILE        score predictions produced anywhere
+    """
+
+
+main.add_command(score)

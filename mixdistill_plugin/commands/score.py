@@ -1,0 +1,76 @@
+"""``mixdistill score``: accuracy and majority votes for predictions produced anywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mixdistill_plugin.answers import DEFAULT_TOLERANCE, format_answer
+
+
+@click.command()
+@click.argument("predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@click.option("--details", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write one JSON line per item: answers, program outcomes, votes, correctness.")
+@click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds each program may run.")
+@click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=click.FloatRange(min=0),
+              help="Relative and absolute tolerance when comparing answers.")
+@click.option("--skip-invalid", is_flag=True, help="Skip malformed lines (and say how many) instead of stopping.")
+@click.option("--workers", type=click.IntRange(min=1), help="Executor processes [default: one per core].")
+def score(predictions: Path, as_json: bool, details: Path | None, timeout: float, tolerance: float,
+          skip_invalid: bool, workers: int | None) -> None:
+    """Score PREDICTIONS, a JSONL file of {"id", "answer", "cot": [...], "pot": [...]} lines.
+
+    "answer" is the gold answer; "cot" holds chain-of-thought texts, "pot" Python programs (run in
+    the sandboxed executor). Either list may be absent. Reports single-path accuracy (first path)
+    and majority-vote accuracy for CoT, PoT and both pooled ("mixed"), in percent.
+    """
+    from mixdistill_plugin.cli import InputProblem
+    from mixdistill_plugin.executor import Executor
+    from mixdistill_plugin.jsonl import InputError, write_jsonl_atomic
+    from mixdistill_plugin.records import Prediction, load_records
+    from mixdistill_plugin.scoring import METRICS, score_item, summarize
+
+    try:
+        items, errors = load_records(predictions, Prediction, skip_invalid=skip_invalid)
+    except InputError as exc:
+        raise InputProblem(f"{exc}. Fix the line, or pass --skip-invalid to leave it out") from None
+    for error in errors:
+        click.echo(f"skipped {error}", err=True)
+    skipped = len(errors)
+    programs = [p for item in items for p in item.pot]
+    with Executor(timeout=timeout, workers=workers) as executor:
+        outcomes = iter(executor.run(programs))
+    scores = [score_item(item.answer, item.cot, [next(outcomes) for _ in item.pot], tolerance) for item in items]
+    summary = summarize(scores)
+    if details:
+        write_jsonl_atomic(details, (_detail(item, s) for item, s in zip(items, scores)))
+    if as_json:
+        click.echo(json.dumps(summary | ({"skipped": skipped} if skip_invalid else {})))
+        return
+    click.echo(f"{predictions}: {summary['n']} items" + (f", {skipped} invalid lines skipped" if skipped else ""))
+    for metric in METRICS:
+        value = summary[metric]
+        click.echo(f"  {metric:<10} {'-' if value is None else f'{value:6.2f}'}")
+
+
+def _detail(item, score) -> dict:
+    from dataclasses import asdict
+
+    from mixdistill_plugin.scoring import METRICS
+
+    return {
+        "id": item.id,
+        "gold": item.answer,
+        "cot": [{"answer": a, "shown": format_answer(a)} for a in score.cot_answers],
+        "pot": [asdict(o) for o in score.pot_outcomes],
+        "votes": {
+            kind: {"answer": v.answer, "votes": v.votes, "valid": v.valid, "agreement": v.agreement}
+            for kind, v in (("cot", score.cot_vote), ("pot", score.pot_vote), ("mixed", score.mixed_vote))
+        },
+        "correct": {metric: score.correct(metric) for metric in METRICS},
+    }

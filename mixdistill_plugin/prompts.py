@@ -1,0 +1,171 @@
+"""The prompt registry: every prompt mixdistill renders comes from here.
+
+A :class:`PromptKind` is one way of reasoning (``cot``, ``pot``, ...): an instruction that doubles
+as the task prefix of multi-task training, a label that introduces the model's part, few-shot
+exemplars, and how the model's text is read back (``reader``: extract from text or execute).
+
+Two renderings, shared by the teacher, the Axolotl formatter and the lm-eval tasks:
+
+- :func:`prompt_text` is the plain completion prompt (base models). With ``shots=0`` it is the
+  *student* prompt, the same string at training and at evaluation; with ``shots>0`` it is the
+  few-shot *teacher* prompt.
+- :func:`chat_messages` is the chat form: each question (exemplar or real) is a user turn whose
+  content is the zero-shot :func:`prompt_text`, each exemplar answer an assistant turn. A chat
+  student therefore sees exactly the plain student prompt inside its chat template.
+
+The model's part follows the prompt: :func:`completion_text` gives what a plain model writes
+after the prompt (``kind.lead`` then the rationale); in chat form the rationale is the whole
+assistant turn.
+
+New kinds are added with :func:`register`; callers only ever name a kind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Reader = Literal["extract", "execute"]
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    question: str
+    rationale: str
+
+
+@dataclass(frozen=True)
+class PromptKind:
+    name: str
+    instruction: str
+    label: str
+    lead: str
+    reader: Reader
+    exemplars: tuple[Exemplar, ...]
+    stop: tuple[str, ...] = ("\nQuestion:",)
+
+
+_REGISTRY: dict[str, PromptKind] = {}
+
+
+def register(kind: PromptKind) -> PromptKind:
+    """Add ``kind`` to the registry (its name must be new)."""
+    if kind.name in _REGISTRY:
+        raise ValueError(f"prompt kind {kind.name!r} is already registered")
+    _REGISTRY[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> PromptKind:
+    """The registered kind called ``name``; a ``KeyError`` that lists the known kinds otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown prompt kind {name!r}; known kinds: {', '.join(kind_names())}") from None
+
+
+def kind_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def _question_block(kind: PromptKind, question: str) -> str:
+    return f"Question: {question.strip()}\n{kind.label}"
+
+
+def prompt_text(kind: str, question: str, *, shots: int = 0) -> str:
+    """The plain prompt for ``question``: instruction, ``shots`` exemplars, then the question."""
+    spec = get_kind(kind)
+    if shots > len(spec.exemplars):
+        raise ValueError(f"kind {kind!r} has {len(spec.exemplars)} exemplars, {shots} requested")
+    blocks = [spec.instruction]
+    for ex in spec.exemplars[:shots]:
+        blocks.append(_question_block(spec, ex.question) + completion_text(kind, ex.rationale))
+    blocks.append(_question_block(spec, question))
+    return "\n\n".join(blocks)
+
+
+def completion_text(kind: str, rationale: str) -> str:
+    """What a plain model writes after :func:`prompt_text`: the kind's lead, then the rationale."""
+    return get_kind(kind).lead + rationale.strip()
+
+
+def chat_messages(kind: str, question: str, *, shots: int = 0) -> list[dict[str, str]]:
+    """The chat form of :func:`prompt_text`: exemplars as user/assistant turns, then the question."""
+    spec = get_kind(kind)
+    messages: list[dict[str, str]] = []
+    for ex in spec.exemplars[:shots]:
+        messages.append({"role": "user", "content": prompt_text(kind, ex.question)})
+        messages.append({"role": "assistant", "content": ex.rationale.strip()})
+    messages.append({"role": "user", "content": prompt_text(kind, question)})
+    return messages
+
+
+# The exemplars: one set of questions, solved both ways.
+_QUESTIONS = (
+    "A bakery sold 48 muffins in the morning and half as many in the afternoon. "
+    "Each muffin costs $3. How many dollars did the bakery take in from muffins that day?",
+    "Maya had 35 stickers. She gave 8 to her brother and then bought 3 packs of 6 stickers each. "
+    "How many stickers does she have now?",
+    "A train travels 240 kilometres in 3 hours. At the same speed, how many kilometres does it "
+    "travel in 5 hours?",
+    "A class of 28 students is split into teams of 4. Each team gets 2 markers, and markers come "
+    "in boxes of 5. How many boxes must the teacher open?",
+)
+
+COT = register(
+    PromptKind(
+        name="cot",
+        instruction=(
+            "Solve the math word problem. Reason step by step in plain words, then finish with "
+            'the sentence "The answer is N." where N is a number.'
+        ),
+        label="Answer:",
+        lead=" ",
+        reader="extract",
+        exemplars=tuple(
+            Exemplar(q, r)
+            for q, r in zip(
+                _QUESTIONS,
+                (
+                    "In the afternoon the bakery sold 48 / 2 = 24 muffins. Over the whole day it "
+                    "sold 48 + 24 = 72 muffins. At $3 each that is 72 * 3 = 216 dollars. "
+                    "The answer is 216.",
+                    "After giving 8 away Maya has 35 - 8 = 27 stickers. The packs hold "
+                    "3 * 6 = 18 stickers. Now she has 27 + 18 = 45 stickers. The answer is 45.",
+                    "The speed is 240 / 3 = 80 kilometres per hour. In 5 hours the train covers "
+                    "80 * 5 = 400 kilometres. The answer is 400.",
+                    "There are 28 / 4 = 7 teams, so 7 * 2 = 14 markers are needed. Two boxes hold "
+                    "only 10 markers, so the teacher must open 3 boxes. The answer is 3.",
+                ),
+            )
+        ),
+    )
+)
+
+POT = register(
+    PromptKind(
+        name="pot",
+        instruction=(
+            "Solve the math word problem by writing a short Python program. Use clear variable "
+            "names and store the final number in a variable named ans."
+        ),
+        label="Program:",
+        lead="\n",
+        reader="execute",
+        exemplars=tuple(
+            Exemplar(q, r)
+            for q, r in zip(
+                _QUESTIONS,
+                (
+                    "morning = 48\nafternoon = morning / 2\nprice = 3\n"
+                    "ans = (morning + afternoon) * price",
+                    "stickers = 35\ngiven_away = 8\npacks = 3\nper_pack = 6\n"
+                    "ans = stickers - given_away + packs * per_pack",
+                    "distance = 240\nhours = 3\nspeed = distance / hours\nans = speed * 5",
+                    "import math\nstudents = 28\nteams = students // 4\nmarkers = teams * 2\n"
+                    "ans = math.ceil(markers / 5)",
+                ),
+            )
+        ),
+    )
+)
