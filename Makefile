@@ -3,6 +3,11 @@ PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+# Offline by default: no telemetry, no hub look-ups (models and data are local).
+export AXOLOTL_DO_NOT_TRACK := 1
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
 
 .PHONY: install test bench clean
 
@@ -24,6 +29,7 @@ test: install
 
 bench: install
 	$(PY) bench/executor.py
+	$(PY) bench/startup.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -15,7 +15,7 @@ exponents, a fraction (``3/4``, ``\\frac{3}{4}``), a percent sign (``25%`` reads
 word (``18 dollars``).
 
 Equality (:func:`answers_equal`): ``math.isclose`` with ``rel_tol`` and ``abs_tol`` both
-``DEFAULT_TOLERANCE`` (1e-4), so ``0.3333`` != ``1/3`` but ``1/3`` == ``0.333333``.
+``DEFAULT_TOLERANCE`` (1e-4), so ``0.3333`` == ``1/3`` but ``0.333`` != ``1/3``.
 """
 
 from __future__ import annotations

@@ -29,3 +29,7 @@ def main() -> None:
 
 
 main.add_command(score)
+
+
+if __name__ == "__main__":
+    main()

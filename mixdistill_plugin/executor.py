@@ -182,6 +182,14 @@ class Executor:
             self._workers.clear()
             shutil.rmtree(self._cwd, ignore_errors=True)
 
+    def start(self) -> "Executor":
+        """Start the workers now (they preload numpy and sympy) rather than at the first run."""
+        with self._lock:
+            os.makedirs(self._cwd, exist_ok=True)
+            while len(self._workers) < self.n_workers:
+                self._workers.append(_Worker(self.memory_mb, self._cwd))
+        return self
+
     def run_one(self, program: str) -> Outcome:
         return self.run([program])[0]
 

@@ -29,8 +29,15 @@ def score(predictions: Path, as_json: bool, details: Path | None, timeout: float
     the sandboxed executor). Either list may be absent. Reports single-path accuracy (first path)
     and majority-vote accuracy for CoT, PoT and both pooled ("mixed"), in percent.
     """
-    from mixdistill_plugin.cli import InputProblem
     from mixdistill_plugin.executor import Executor
+
+    with Executor(timeout=timeout, workers=workers).start() as executor:  # workers warm up meanwhile
+        _score(predictions, as_json, details, tolerance, skip_invalid, executor)
+
+
+def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: float, skip_invalid: bool,
+           executor) -> None:
+    from mixdistill_plugin.cli import InputProblem
     from mixdistill_plugin.jsonl import InputError, write_jsonl_atomic
     from mixdistill_plugin.records import Prediction, load_records
     from mixdistill_plugin.scoring import METRICS, score_item, summarize
@@ -42,9 +49,7 @@ def score(predictions: Path, as_json: bool, details: Path | None, timeout: float
     for error in errors:
         click.echo(f"skipped {error}", err=True)
     skipped = len(errors)
-    programs = [p for item in items for p in item.pot]
-    with Executor(timeout=timeout, workers=workers) as executor:
-        outcomes = iter(executor.run(programs))
+    outcomes = iter(executor.run([p for item in items for p in item.pot]))
     scores = [score_item(item.answer, item.cot, [next(outcomes) for _ in item.pot], tolerance) for item in items]
     summary = summarize(scores)
     if details:

@@ -1,0 +1,58 @@
+import pytest
+
+from mixdistill_plugin.answers import answers_equal, extract_answer
+from mixdistill_plugin.prompts import (
+    PromptKind,
+    chat_messages,
+    completion_text,
+    get_kind,
+    kind_names,
+    prompt_text,
+    register,
+)
+
+
+def test_student_prompt_is_instruction_then_question():
+    text = prompt_text("cot", "  Tom has 3 cats. How many legs?  ")
+    assert text == get_kind("cot").instruction + "\n\nQuestion: Tom has 3 cats. How many legs?\nAnswer:"
+    assert prompt_text("pot", "Q?").endswith("Question: Q?\nProgram:")
+
+
+def test_teacher_prompt_carries_exemplars_solved_in_the_kind():
+    text = prompt_text("pot", "Q?", shots=4)
+    assert text.count("Question:") == 5
+    assert text.startswith(get_kind("pot").instruction)
+    for ex in get_kind("pot").exemplars:
+        assert "Program:\n" + ex.rationale in text
+    with pytest.raises(ValueError):
+        prompt_text("cot", "Q?", shots=99)
+
+
+def test_chat_messages_wrap_the_plain_student_prompt():
+    messages = chat_messages("cot", "Q?", shots=2)
+    assert [m["role"] for m in messages] == ["user", "assistant", "user", "assistant", "user"]
+    assert messages[-1]["content"] == prompt_text("cot", "Q?")
+    assert messages[1]["content"] == get_kind("cot").exemplars[0].rationale
+
+
+def test_exemplars_are_correct_both_ways(executor):
+    cot, pot = get_kind("cot"), get_kind("pot")
+    assert [e.question for e in cot.exemplars] == [e.question for e in pot.exemplars]
+    outcomes = executor.run([e.rationale for e in pot.exemplars])
+    for c, o in zip(cot.exemplars, outcomes):
+        assert answers_equal(extract_answer(c.rationale), o.answer)
+
+
+def test_completion_follows_the_label():
+    assert completion_text("cot", " It is 4. ") == " It is 4."
+    assert completion_text("pot", "ans = 4\n") == "\nans = 4"
+
+
+def test_new_kinds_register_without_touching_callers():
+    register(PromptKind("test_direct", "Give only the number.", "Answer:", " ", "extract", ()))
+    assert "test_direct" in kind_names()
+    assert prompt_text("test_direct", "Q?") == "Give only the number.\n\nQuestion: Q?\nAnswer:"
+    with pytest.raises(ValueError):
+        register(PromptKind("test_direct", "", "", "", "extract", ()))
+    with pytest.raises(KeyError, match="known kinds"):
+        get_kind("nope")
