@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mixdistill_plugin import __version__
+from mixdistill_plugin.commands.generate import filter_command, generate
 from mixdistill_plugin.commands.score import score
 
 
@@ -22,12 +23,12 @@ def main() -> None:
     \b
     Typical flow:
       mixdistill generate ...      teacher CoT + PoT rationales, verified against gold
-      axolotl train CONFIG.yml     train the student on them
-      mixdistill eval ...          lm-eval tasks with multi-path voting
       mixdistill score FILE        score predictions produced anywhere
     """
 
 
+main.add_command(generate)
+main.add_command(filter_command)
 main.add_command(score)
 
 

@@ -36,6 +36,58 @@ class Prediction(BaseModel):
     _gold = field_validator("answer", mode="before")(_gold_number)
 
 
+class Question(BaseModel):
+    """A problem with its gold answer, as every command sees it.
+
+    ``annotation`` is the dataset's own worked solution where it has one (SVAMP ``Equation``,
+    GSM8K solution text); the ``gold`` teacher turns it into rationales.
+    """
+
+    id: str
+    question: str = Field(min_length=1)
+    answer: float
+    source: str
+    annotation: str | None = None
+
+    _gold = field_validator("answer", mode="before")(_gold_number)
+
+
+class Completion(BaseModel):
+    """One teacher completion as checked against the gold answer: a line of ``raw.jsonl``.
+
+    ``outcome`` is the executor status for PoT (``answer``, ``no_answer``, ``error``, ``timeout``,
+    ``blocked``), ``answer``/``no_answer`` for text kinds, and ``request_error`` when the teacher
+    returned nothing usable (``error`` says why; such samples are asked for again on resume).
+    """
+
+    id: str
+    kind: str
+    sample: int
+    text: str
+    answer: float | None
+    outcome: str
+    detail: str = ""
+    correct: bool
+    teacher: str
+    latency: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str | None = None
+
+
+class TrainRecord(BaseModel):
+    """A kept rationale: a line of ``train.jsonl`` and the input of the Axolotl formatter."""
+
+    id: str
+    question: str
+    answer: float
+    kind: str
+    rationale: str
+    teacher: str
+    source: str = ""
+    sample: int = 0
+
+
 Model = TypeVar("Model", bound=BaseModel)
 
 

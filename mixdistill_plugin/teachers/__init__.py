@@ -1,0 +1,88 @@
+"""Teacher backends: anything that turns (question, kind, n) requests into completions.
+
+Each backend yields :class:`Reply` objects as they are ready (in any order); the generator
+verifies and records them. A backend raises :class:`TeacherUnavailable` when going on is
+pointless (the server cannot be reached after the retries, the key is refused, a package is
+missing); replies already yielded are kept.
+
+| ``--teacher`` | backend | needs |
+| --- | --- | --- |
+| ``openai`` | any OpenAI-compatible chat-completions server | ``--base-url``, ``--model``, ``$OPENAI_API_KEY`` |
+| ``hf`` | a local transformers model, batched generation | ``--model PATH`` |
+| ``vllm`` | offline ``vllm.LLM`` | ``--model``, ``pip install vllm`` |
+| ``gold`` | the dataset's own annotations | nothing |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Protocol, Sequence
+
+from mixdistill_plugin.records import Question
+
+TEACHERS = ("openai", "hf", "vllm", "gold")
+
+
+class TeacherUnavailable(RuntimeError):
+    """The teacher cannot serve any more requests; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 0.7
+    max_tokens: int = 512
+    seed: int | None = None
+    shots: int = 4
+
+
+@dataclass(frozen=True)
+class Request:
+    question: Question
+    kind: str
+    samples: tuple[int, ...]
+
+
+@dataclass
+class Reply:
+    request: Request
+    texts: list[str] = field(default_factory=list)
+    latency: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    error: str | None = None
+
+
+class Teacher(Protocol):
+    name: str
+
+    def replies(self, requests: Sequence[Request], sampling: Sampling) -> AsyncIterator[Reply]: ...
+
+
+def make_teacher(kind: str, *, model: str | None = None, base_url: str | None = None, concurrency: int = 32,
+                 retries: int = 5, request_timeout: float = 120.0, batch_size: int = 8) -> Teacher:
+    """The backend called ``kind`` (see the module table), configured from command-line options."""
+    if kind == "gold":
+        from mixdistill_plugin.teachers.gold import GoldTeacher
+
+        return GoldTeacher()
+    if not model:
+        raise TeacherUnavailable(f"--teacher {kind} needs --model")
+    if kind == "openai":
+        from mixdistill_plugin.teachers.openai_chat import OpenAITeacher
+
+        return OpenAITeacher(model, base_url, concurrency=concurrency, retries=retries, timeout=request_timeout)
+    if kind == "hf":
+        from mixdistill_plugin.teachers.hf import HFTeacher
+
+        return HFTeacher(model, batch_size=batch_size)
+    if kind == "vllm":
+        from mixdistill_plugin.teachers.vllm import VLLMTeacher
+
+        return VLLMTeacher(model)
+    raise TeacherUnavailable(f"unknown teacher {kind!r}; choose one of {', '.join(TEACHERS)}")
+
+
+def truncate_at_stop(text: str, stops: Sequence[str]) -> str:
+    """``text`` up to the first stop sequence (servers that ignore ``stop`` are cut here)."""
+    cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=len(text))
+    return text[:cut].strip()

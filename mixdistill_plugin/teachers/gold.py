@@ -1,0 +1,127 @@
+"""Teacher: rationales made from the dataset's own annotations (``teacher: "gold"``).
+
+The offline default of ``make distill`` and the literature's "human rationale" baseline.
+
+- SVAMP ``Equation`` ``( ( 4.0 - 2.0 ) + 3.0 )``: CoT ``4 - 2 = 2. 2 + 3 = 5. The answer is 5.``;
+  PoT ``ans = (4 - 2) + 3``.
+- GSM8K solution: CoT is the solution with the calculator markup ``<<...>>`` removed and the last
+  line ``#### N`` turned into ``The answer is N.``; PoT is its calculator chain (plus plain
+  ``a op b = c`` equations the markup missed) as a multi-line program, each step a variable,
+  later steps naming earlier steps where they reuse their values, ``ans`` the step whose value
+  the solution's ``#### N`` states (else the last step).
+
+A rationale is a rationale like any other: the generator checks it against the gold answer and
+drops it when it is wrong (algebra in prose, for example, has no chain to run).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from fractions import Fraction
+from typing import AsyncIterator, Sequence
+
+from mixdistill_plugin.answers import answers_equal, format_answer, parse_number
+from mixdistill_plugin.records import Question
+from mixdistill_plugin.teachers import Reply, Request, Sampling
+
+_CALC = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
+_NUM = r"\d[\d,]*\.?\d*|\.\d+"
+_PLAIN_EQ = re.compile(rf"((?:\(\s*)*(?:{_NUM})(?:\s*\)*\s*[-+*/]\s*\(*\s*(?:{_NUM}))+\s*\)*)\s*=\s*(-?(?:{_NUM}))")
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+
+
+class GoldTeacher:
+    name = "gold"
+
+    async def replies(self, requests: Sequence[Request], sampling: Sampling) -> AsyncIterator[Reply]:
+        for request in requests:
+            text = gold_rationale(request.question, request.kind)
+            yield Reply(request, texts=[text] if text else [], error=None if text else "no annotation to use")
+
+
+def gold_rationale(question: Question, kind: str) -> str | None:
+    """The rationale of ``kind`` (``cot`` or ``pot``) that the dataset's annotation gives, if any."""
+    note = question.annotation
+    if not note or kind not in ("cot", "pot"):
+        return None
+    if question.source == "svamp":
+        return _svamp_cot(note, question.answer) if kind == "cot" else f"ans = {_svamp_expression(note)}"
+    if "####" in note:
+        return _gsm8k_cot(note) if kind == "cot" else _gsm8k_pot(note)
+    return None
+
+
+def _number(node: ast.AST) -> str:
+    value = ast.literal_eval(node)
+    return format_answer(float(value))
+
+
+def _svamp_expression(equation: str) -> str:
+    tree = ast.parse(equation.strip(), mode="eval")
+    return re.sub(r"\b(\d+)\.0\b", r"\1", ast.unparse(tree))
+
+
+def _svamp_cot(equation: str, gold: float) -> str:
+    steps: list[str] = []
+
+    def walk(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            left, right = walk(node.left), walk(node.right)
+            value = {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}.get(
+                type(node.op), left / right if right else Fraction(0)
+            )
+            steps.append(f"{_show(left)} {_OPS[type(node.op)]} {_show(right)} = {_show(value)}.")
+            return value
+        return Fraction(str(ast.literal_eval(node)))
+
+    walk(ast.parse(equation.strip(), mode="eval").body)
+    return " ".join(steps + [f"The answer is {format_answer(gold)}."])
+
+
+def _show(value: Fraction) -> str:
+    return format_answer(float(value)) if value.denominator in (1, 2, 4, 5, 8, 10, 20, 25, 50, 100) else f"{float(value):.4g}"
+
+
+def _gsm8k_cot(solution: str) -> str:
+    body, _, final = solution.rpartition("####")
+    return f"{_CALC.sub('', body).strip()}\nThe answer is {final.strip()}."
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("−", "-").replace("–", "-").replace("×", "*").replace("÷", "/").replace("$", "")
+    text = re.sub(r"(?<=\d)\s*[xX]\s*(?=[\d(])", " * ", text)
+    text = re.sub(r"(?<=\d)%", "", text)
+    text = re.sub(r"(?<=[\d)])\s*\(", " * (", text)  # implicit multiplication: 27(1/3)
+    return re.sub(r"(?<=\d)[a-zA-Z]+\b", "", text)
+
+
+def _gsm8k_steps(solution: str) -> list[tuple[str, str]]:
+    body = solution.rpartition("####")[0]
+    steps: list[tuple[str, str]] = []
+    for line in body.splitlines():
+        found = _CALC.findall(line)
+        if found:
+            steps += [(expr, shown) for expr, shown in found]
+            continue
+        steps += _PLAIN_EQ.findall(_normalise(line))
+    return [(_normalise(expr).replace(",", ""), shown.replace(",", "")) for expr, shown in steps]
+
+
+def _gsm8k_pot(solution: str) -> str | None:
+    steps = _gsm8k_steps(solution)
+    if not steps:
+        return None
+    gold = parse_number(solution.rpartition("####")[2])
+    lines, names = [], {}
+    for i, (expr, shown) in enumerate(steps, start=1):
+        for value, name in sorted(names.items(), key=lambda item: -len(item[0])):
+            expr = re.sub(rf"(?<![\w.]){re.escape(value)}(?![\w.])", name, expr)
+        lines.append(f"step_{i} = {expr.strip()}")
+        names[shown.strip()] = f"step_{i}"
+    answer = next(
+        (f"step_{i}" for i, (_, shown) in reversed(list(enumerate(steps, start=1)))
+         if answers_equal(parse_number(shown), gold)),
+        f"step_{len(steps)}",
+    )
+    return "\n".join(lines + [f"ans = {answer}"])
