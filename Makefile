@@ -29,6 +29,7 @@ test: install
 
 bench: install
 	$(PY) bench/executor.py
+	$(PY) bench/generate.py
 	$(PY) bench/startup.py
 
 clean:

@@ -39,6 +39,8 @@ class Script:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 refuses bursts of concurrent connections
+
     def handle_error(self, request, client_address) -> None:
         """A client that hung up (after a slow reply or a dropped connection) is expected here."""
 
@@ -71,6 +73,7 @@ class OpenAIServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
     server_state: OpenAIServer
 
     def log_message(self, *args: object) -> None:
