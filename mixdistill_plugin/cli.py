@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mixdistill_plugin import __version__
+from mixdistill_plugin.commands.eval import eval_command
 from mixdistill_plugin.commands.generate import filter_command, generate
 from mixdistill_plugin.commands.score import score
 
@@ -23,12 +24,14 @@ def main() -> None:
     \b
     Typical flow:
       mixdistill generate ...      teacher CoT + PoT rationales, verified against gold
+      mixdistill eval ...          lm-eval with the CoT / PoT / mixed multi-path tasks
       mixdistill score FILE        score predictions produced anywhere
     """
 
 
 main.add_command(generate)
 main.add_command(filter_command)
+main.add_command(eval_command)
 main.add_command(score)
 
 

@@ -46,6 +46,7 @@ PRELOAD = ("numpy", "sympy")
 ANSWER_VARIABLES = ("ans", "answer", "result")
 OUTPUT_LIMIT = 16_384
 _FENCE_RE = re.compile(r"```[ \t]*(?:python|py|Python)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_LONE_FENCE_RE = re.compile(r"^[ \t]*```[ \t]*$", re.MULTILINE)
 _DUNDER_RE = re.compile(r"__\w+__")
 _ALLOWED_DUNDERS = frozenset(
     "__name__ __main__ __init__ __str__ __repr__ __eq__ __ne__ __lt__ __le__ __gt__ __ge__ "
@@ -214,9 +215,11 @@ class _CappedOutput:
 
 
 def strip_fences(program: str) -> str:
-    """The code inside the first markdown fence of ``program``, or ``program`` itself."""
+    """The code inside the first markdown fence of ``program``; else ``program`` less lone fence lines."""
     match = _FENCE_RE.search(program)
-    return match.group(1) if match else program
+    if match:
+        return match.group(1)
+    return _LONE_FENCE_RE.sub("", program)
 
 
 def _on_alarm(signum, frame):

@@ -1,6 +1,8 @@
 """Scoring sampled CoT and PoT paths against gold answers: one code path for every scorer.
 
-``mixdistill score`` and the lm-eval tasks both call :func:`score_item`. Metrics (percent, over
+``mixdistill score`` (:func:`score_item`, from texts and program outcomes) and the lm-eval tasks
+(:func:`score_answers`, from the answers their filter read) build the same :class:`ItemScore`, and
+:func:`summarize` turns a list of them into the metrics. Metrics (percent, over
 all ``n`` items; an item without paths of a kind counts as wrong for that kind, and a metric is
 ``None`` when no item has a path of its kind):
 
@@ -25,7 +27,7 @@ METRICS = ("cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj")
 class ItemScore:
     gold: float
     cot_answers: tuple[float | None, ...]
-    pot_outcomes: tuple[Outcome, ...]
+    pot_answers: tuple[float | None, ...]
     cot_vote: Vote
     pot_vote: Vote
     mixed_vote: Vote
@@ -35,7 +37,7 @@ class ItemScore:
         """Whether this item counts as correct for ``metric`` (one of :data:`METRICS`)."""
         answer = {
             "cot_acc": self.cot_answers[0] if self.cot_answers else None,
-            "pot_acc": self.pot_outcomes[0].answer if self.pot_outcomes else None,
+            "pot_acc": self.pot_answers[0] if self.pot_answers else None,
             "cot_maj": self.cot_vote.answer,
             "pot_maj": self.pot_vote.answer,
             "mixed_maj": self.mixed_vote.answer,
@@ -45,8 +47,8 @@ class ItemScore:
     def has(self, metric: str) -> bool:
         """Whether the item has any path that ``metric`` looks at."""
         kind = metric.partition("_")[0]
-        return bool(self.cot_answers) if kind == "cot" else bool(self.pot_outcomes) if kind == "pot" else bool(
-            self.cot_answers or self.pot_outcomes
+        return bool(self.cot_answers) if kind == "cot" else bool(self.pot_answers) if kind == "pot" else bool(
+            self.cot_answers or self.pot_answers
         )
 
 
@@ -57,12 +59,21 @@ def score_item(
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> ItemScore:
     """Score one question from its CoT texts and its already executed PoT programs."""
-    cot = tuple(extract_answer(text) for text in cot_texts)
-    pot = tuple(o.answer for o in pot_outcomes)
+    return score_answers(gold, [extract_answer(t) for t in cot_texts], [o.answer for o in pot_outcomes], tolerance)
+
+
+def score_answers(
+    gold: float,
+    cot_answers: Sequence[float | None],
+    pot_answers: Sequence[float | None],
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> ItemScore:
+    """Score one question from the answers of its CoT and PoT paths (``None``: no answer)."""
+    cot, pot = tuple(cot_answers), tuple(pot_answers)
     return ItemScore(
         gold=gold,
         cot_answers=cot,
-        pot_outcomes=tuple(pot_outcomes),
+        pot_answers=pot,
         cot_vote=majority_vote(cot, tolerance),
         pot_vote=majority_vote(pot, tolerance),
         mixed_vote=majority_vote(cot + pot, tolerance),

@@ -29,6 +29,7 @@ MARKER = "MIXDISTILL_HOSTILE_MARKER"
         ("print('The answer is 18')", 18),
         ("```python\nans = 11\n```", 11),
         ("Here is the program:\n```py\nx = 4\nans = x * 2\n```\nIt prints nothing.", 8),
+        ("\nanswer = 25\n```", 25),  # a stray closing fence, as small models write
         ("from fractions import Fraction\nans = Fraction(1, 8)", 0.125),
         ("import math\nans = math.ceil(14 / 5)", 3),
         ("from sympy import Symbol, solve\nx = Symbol('x')\nans = solve(3 * x - 12, x)", 4),

@@ -50,10 +50,11 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
         click.echo(f"skipped {error}", err=True)
     skipped = len(errors)
     outcomes = iter(executor.run([p for item in items for p in item.pot]))
-    scores = [score_item(item.answer, item.cot, [next(outcomes) for _ in item.pot], tolerance) for item in items]
+    executed = [[next(outcomes) for _ in item.pot] for item in items]
+    scores = [score_item(item.answer, item.cot, ran, tolerance) for item, ran in zip(items, executed)]
     summary = summarize(scores)
     if details:
-        write_jsonl_atomic(details, (_detail(item, s) for item, s in zip(items, scores)))
+        write_jsonl_atomic(details, (_detail(item, s, ran) for item, s, ran in zip(items, scores, executed)))
     if as_json:
         click.echo(json.dumps(summary | ({"skipped": skipped} if skip_invalid else {})))
         return
@@ -63,7 +64,7 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
         click.echo(f"  {metric:<10} {'-' if value is None else f'{value:6.2f}'}")
 
 
-def _detail(item, score) -> dict:
+def _detail(item, score, executed) -> dict:
     from dataclasses import asdict
 
     from mixdistill_plugin.scoring import METRICS
@@ -72,7 +73,7 @@ def _detail(item, score) -> dict:
         "id": item.id,
         "gold": item.answer,
         "cot": [{"answer": a, "shown": format_answer(a)} for a in score.cot_answers],
-        "pot": [asdict(o) for o in score.pot_outcomes],
+        "pot": [asdict(o) for o in executed],
         "votes": {
             kind: {"answer": v.answer, "votes": v.votes, "valid": v.valid, "agreement": v.agreement}
             for kind, v in (("cot", score.cot_vote), ("pot", score.pot_vote), ("mixed", score.mixed_vote))
