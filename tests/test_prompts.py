@@ -49,10 +49,12 @@ def test_completion_follows_the_label():
 
 
 def test_new_kinds_register_without_touching_callers():
-    register(PromptKind("test_direct", "Give only the number.", "Answer:", " ", "extract", ()))
+    register(PromptKind("test_direct", 99, "Give only the number.", "Answer:", " ", "extract", ()))
     assert "test_direct" in kind_names()
     assert prompt_text("test_direct", "Q?") == "Give only the number.\n\nQuestion: Q?\nAnswer:"
     with pytest.raises(ValueError):
-        register(PromptKind("test_direct", "", "", "", "extract", ()))
+        register(PromptKind("test_direct", 98, "", "", "", "extract", ()))
+    with pytest.raises(ValueError, match="code 1"):
+        register(PromptKind("test_other", 1, "", "", "", "extract", ()))
     with pytest.raises(KeyError, match="known kinds"):
         get_kind("nope")

@@ -1,0 +1,43 @@
+"""Axolotl plugin ``mixdistill_plugin.axolotl_plugin.MixDistillPlugin``: the formatter's options and
+per-kind loss weights (see :mod:`.args`).
+
+    plugins:
+      - mixdistill_plugin.axolotl_plugin.MixDistillPlugin
+    mixdistill_prompt_format: plain
+    mixdistill_loss_weights: {cot: 1.0, pot: 1.0}
+
+Weights are applied in the training loss, per token by the kind of its record, never by
+duplicating rows. When every weight is 1.0 the plugin changes nothing in training: its collator
+wrapper only drops the kind codes the formatter adds to each row.
+"""
+
+from __future__ import annotations
+
+from axolotl.integrations.base import BasePlugin
+
+
+def _weighted(cfg) -> bool:
+    weights = cfg.get("mixdistill_loss_weights") or {}
+    return any(w != 1.0 for w in weights.values())
+
+
+class MixDistillPlugin(BasePlugin):
+    def get_input_args(self) -> str:
+        return "mixdistill_plugin.axolotl_plugin.args.MixDistillArgs"
+
+    def get_trainer_cls(self, cfg):
+        if _weighted(cfg):
+            from mixdistill_plugin.axolotl_plugin.loss import KindWeightedTrainer
+
+            return KindWeightedTrainer
+        return None
+
+    def post_trainer_create(self, cfg, trainer) -> None:
+        from mixdistill_plugin.axolotl_plugin.loss import KindCodes, KindWeightedLoss, weight_table
+
+        weighted = _weighted(cfg)
+        if weighted:
+            trainer.compute_loss_func = KindWeightedLoss(weight_table(cfg["mixdistill_loss_weights"]))
+        trainer.data_collator = KindCodes(trainer.data_collator, weighted)
+        if getattr(trainer, "eval_data_collator", None) is not None:
+            trainer.eval_data_collator = KindCodes(trainer.eval_data_collator, weighted)

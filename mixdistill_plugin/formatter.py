@@ -1,0 +1,119 @@
+"""Axolotl dataset type ``mixdistill_plugin.formatter``: ``train.jsonl`` records to training tokens.
+
+    datasets:
+      - path: runs/svamp-gold/train.jsonl
+        ds_type: json
+        type: mixdistill_plugin.formatter
+
+Each record (:class:`~mixdistill_plugin.records.TrainRecord`) becomes the registry's student prompt
+for its kind, followed by the rationale and EOS (in chat form: the template's assistant turn). Labels are -100 on the prompt unless
+``train_on_inputs: true``. Two prompt formats (``mixdistill_prompt_format``, a plugin option):
+
+- ``plain``: :func:`prompts.prompt_text` then :func:`prompts.completion_text` (base models);
+- ``chat``: the tokenizer's chat template around the same prompt as the user turn, the rationale
+  as the assistant turn (instruct models).
+
+:func:`render_prompt` is the one rendering; the lm-eval tasks render the same string. Each row also
+carries ``mixdistill_kind`` (the kind's code) when the plugin is configured, for its per-kind loss
+weights (the plugin's collator consumes it; without the plugin rows are plain Axolotl rows). Rows of kinds
+outside ``mixdistill_kinds`` are filtered out; over-long rows are left to Axolotl
+(``sequence_len``, ``excess_length_strategy``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Sequence
+
+from axolotl.prompt_tokenizers import PromptTokenizingStrategy
+from pydantic import ValidationError
+
+from mixdistill_plugin.jsonl import InputError
+from mixdistill_plugin.prompts import chat_messages, completion_text, get_kind, prompt_text
+from mixdistill_plugin.records import TrainRecord, load_records
+
+KIND_COLUMN = "mixdistill_kind"
+PLUGIN = "mixdistill_plugin.axolotl_plugin.MixDistillPlugin"
+PromptFormat = Literal["plain", "chat"]
+_HINT = "Each line must be a train.jsonl record (id, question, answer, kind, rationale, teacher)"
+
+
+def render_prompt(kind: str, question: str, prompt_format: PromptFormat, tokenizer=None) -> str:
+    """The student prompt exactly as the model sees it, in training and in evaluation."""
+    if prompt_format == "plain":
+        return prompt_text(kind, question)
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError("mixdistill_prompt_format: chat needs a tokenizer with a chat template; use plain")
+    return tokenizer.apply_chat_template(chat_messages(kind, question), tokenize=False, add_generation_prompt=True)
+
+
+def render_completion(kind: str, question: str, rationale: str, prompt_format: PromptFormat, tokenizer=None) -> str:
+    """What the model is trained to write after :func:`render_prompt`.
+
+    Plain: :func:`prompts.completion_text` (EOS follows as a token). Chat: the assistant turn as
+    the template writes it, end-of-turn marker included.
+    """
+    if prompt_format == "plain":
+        return completion_text(kind, rationale)
+    prompt = render_prompt(kind, question, "chat", tokenizer)
+    turn = chat_messages(kind, question) + [{"role": "assistant", "content": rationale.strip()}]
+    full = tokenizer.apply_chat_template(turn, tokenize=False)
+    return full[len(prompt):] if full.startswith(prompt) else rationale.strip()
+
+
+class MixDistillStrategy(PromptTokenizingStrategy):
+    def __init__(self, tokenizer, train_on_inputs: bool, sequence_len: int, prompt_format: PromptFormat,
+                 kinds: Sequence[str] | None, kind_codes: bool = False) -> None:
+        super().__init__(None, tokenizer, train_on_inputs, sequence_len)
+        self.prompt_format = prompt_format
+        self.kind_codes = kind_codes
+        if kinds:
+            wanted = frozenset(kinds)
+            self.filter_rows = lambda row: row.get("kind") in wanted
+
+    def tokenize_prompt(self, prompt: dict) -> dict:
+        try:
+            record = TrainRecord.model_validate(prompt)
+            get_kind(record.kind)
+        except (ValidationError, KeyError) as exc:
+            raise ValueError(f"mixdistill formatter: record {prompt.get('id', '?')!r} is not a train.jsonl "
+                             f"record: {exc}. {_HINT}") from None
+        tokenizer, plain = self.tokenizer, self.prompt_format == "plain"
+        prompt_str = render_prompt(record.kind, record.question, self.prompt_format, tokenizer)
+        completion = render_completion(record.kind, record.question, record.rationale, self.prompt_format, tokenizer)
+        prompt_ids = tokenizer(prompt_str, add_special_tokens=plain)["input_ids"]
+        input_ids = tokenizer(prompt_str + completion, add_special_tokens=plain)["input_ids"]
+        if input_ids[: len(prompt_ids)] != prompt_ids:  # the boundary merged: keep the prompt's own tokens
+            input_ids = prompt_ids + tokenizer(completion, add_special_tokens=False)["input_ids"]
+        if tokenizer.eos_token_id not in input_ids[len(prompt_ids):]:  # a chat turn may end with EOS already
+            input_ids = input_ids + [tokenizer.eos_token_id]
+        labels = list(input_ids)
+        if not self.train_on_inputs:
+            labels[: len(prompt_ids)] = [-100] * len(prompt_ids)
+        row = {"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels}
+        if self.kind_codes:
+            row[KIND_COLUMN] = get_kind(record.kind).code
+        return row
+
+
+def check_file(path: str | Path) -> None:
+    """Validate a local ``train.jsonl`` up front, so a bad record is named by file, line and field."""
+    try:
+        load_records(path, TrainRecord, _HINT)
+    except InputError as exc:
+        raise ValueError(f"mixdistill formatter: {exc}") from None
+
+
+def load(tokenizer, cfg, ds_cfg: dict | None = None) -> MixDistillStrategy:
+    """Axolotl's entry point for ``type: mixdistill_plugin.formatter``."""
+    path = (ds_cfg or {}).get("path")
+    if path and Path(path).is_file():
+        check_file(path)
+    return MixDistillStrategy(
+        tokenizer,
+        train_on_inputs=bool(cfg.train_on_inputs),
+        sequence_len=cfg.sequence_len,
+        prompt_format=cfg.get("mixdistill_prompt_format") or "plain",
+        kinds=cfg.get("mixdistill_kinds"),
+        kind_codes=PLUGIN in (cfg.get("plugins") or []),
+    )

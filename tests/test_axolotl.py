@@ -1,0 +1,267 @@
+"""The Axolotl formatter and plugin through the real `axolotl` CLI, on the real SmolLM2 model."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, rows
+
+CPU_CONFIG = REPO / "axolotl_configs" / "smollm2_cpu.yml"
+RECORDS = [
+    {"id": "a", "question": "Ann has 3 red and 4 blue pens. How many pens does she have?", "answer": 7.0,
+     "kind": "cot", "rationale": "She has 3 + 4 = 7 pens. The answer is 7.", "teacher": "gold"},
+    {"id": "a", "question": "Ann has 3 red and 4 blue pens. How many pens does she have?", "answer": 7.0,
+     "kind": "pot", "rationale": "red = 3\nblue = 4\nans = red + blue", "teacher": "gold"},
+    {"id": "b", "question": "A box holds 6 eggs. How many eggs are in 5 boxes?", "answer": 30.0,
+     "kind": "cot", "rationale": "5 boxes of 6 eggs is 5 * 6 = 30 eggs. The answer is 30.", "teacher": "gold"},
+    {"id": "b", "question": "A box holds 6 eggs. How many eggs are in 5 boxes?", "answer": 30.0,
+     "kind": "pot", "rationale": "ans = 5 * 6", "teacher": "gold"},
+]
+
+
+def env() -> dict:
+    return dict(os.environ, AXOLOTL_DO_NOT_TRACK="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
+                TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+
+
+def write_config(tmp: Path, model: Path, records: list, **overrides) -> Path:
+    data = tmp / "train.jsonl"
+    data.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
+    config = yaml.safe_load(CPU_CONFIG.read_text())
+    config.update(base_model=str(model), dataset_prepared_path=str(tmp / "prepared"), output_dir=str(tmp / "out"),
+                  shuffle_merged_datasets=False)  # prepared rows in record order
+    config["datasets"][0]["path"] = str(data)
+    config.update(overrides)
+    path = tmp / "config.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def axolotl(command: str, config: Path, *extra: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "axolotl.cli.main", command, str(config), *extra],
+                          capture_output=True, text=True, env=env(), timeout=timeout)
+
+
+def prepared_rows(tmp: Path) -> list[dict]:
+    import datasets
+
+    (folder,) = [p for p in (tmp / "prepared").iterdir() if p.is_dir()]
+    return list(datasets.load_from_disk(str(folder)))
+
+
+def split_example(row: dict, tokenizer) -> tuple[str, str]:
+    """(the masked prompt, the trained part) of a prepared row, decoded."""
+    n_prompt = next(i for i, label in enumerate(row["labels"]) if label != -100)
+    assert all(label == -100 for label in row["labels"][:n_prompt])
+    assert row["labels"][n_prompt:] == row["input_ids"][n_prompt:]
+    decode = lambda ids: tokenizer.decode(ids, skip_special_tokens=False, clean_up_tokenization_spaces=False)  # noqa: E731
+    return decode(row["input_ids"][:n_prompt]), decode(row["input_ids"][n_prompt:])
+
+
+@pytest.mark.parametrize("prompt_format", ["plain", "chat"])
+def test_preprocess_masks_the_prompt_and_trains_rationale_plus_eos(smollm2, tmp_path, prompt_format):
+    from transformers import AutoTokenizer
+
+    from mixdistill_plugin.lm_eval_adapter import doc_to_text
+
+    config = write_config(tmp_path, smollm2, RECORDS, mixdistill_prompt_format=prompt_format)
+    proc = axolotl("preprocess", config, "--no-download")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    prepared = prepared_rows(tmp_path)
+    assert len(prepared) == 4
+    for record, row in zip(RECORDS, prepared):
+        prompt, trained = split_example(row, tokenizer)
+        task_prompt = doc_to_text({"kind": record["kind"], "question": record["question"]})
+        if prompt_format == "plain":
+            bos = tokenizer.bos_token if tokenizer("x")["input_ids"][0] == tokenizer.bos_token_id else ""
+            assert prompt == bos + task_prompt
+            lead = " " if record["kind"] == "cot" else "\n"
+            assert trained == lead + record["rationale"] + tokenizer.eos_token
+        else:
+            chat = [{"role": "user", "content": task_prompt}]
+            assert prompt == tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+            assert trained == record["rationale"] + tokenizer.eos_token + "\n"
+        assert row["mixdistill_kind"] == {"cot": 1, "pot": 2}[record["kind"]]
+
+
+@pytest.mark.slow
+def test_training_prompt_is_byte_identical_to_the_lm_eval_prompt(smollm2, data, tmp_path):
+    """One real lm-eval run and one real Axolotl preprocess on the same SVAMP test questions."""
+    from transformers import AutoTokenizer
+
+    out = tmp_path / "lm_eval"
+    for chat in (False, True):
+        cmd = [sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={smollm2}",
+               "--include_path", str(REPO / "lm_eval_tasks"), "--tasks", "svamp_greedy", "--limit", "2",
+               "--gen_kwargs", "max_gen_toks=4", "--confirm_run_unsafe_code", "--log_samples",
+               "--output_path", str(out / str(chat))] + (["--apply_chat_template"] if chat else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(env(), MIXDISTILL_DATA_DIR=str(data)))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    for chat in (False, True):
+        samples = rows(next((out / str(chat)).glob("*/samples_svamp_greedy_*.jsonl")))
+        records = [{"id": s["doc"]["id"], "question": s["doc"]["question"], "answer": s["doc"]["answer"],
+                    "kind": s["doc"]["kind"], "rationale": "ans = 1", "teacher": "test"} for s in samples]
+        work = tmp_path / f"ax-{chat}"
+        work.mkdir()
+        config = write_config(work, smollm2, records, mixdistill_prompt_format="chat" if chat else "plain")
+        assert axolotl("preprocess", config, "--no-download").returncode == 0
+        for sample, row in zip(samples, prepared_rows(work)):
+            prompt, _ = split_example(row, tokenizer)
+            evaluated = sample["arguments"]["gen_args_0"]["arg_0"]
+            if not chat and tokenizer.bos_token and prompt.startswith(tokenizer.bos_token):
+                prompt = prompt[len(tokenizer.bos_token):]  # BOS is a token, not part of the prompt text
+            assert prompt.encode() == evaluated.encode()
+
+
+def _losses(output: str) -> list[float]:
+    return [float(x) for x in re.findall(r"'loss': '([0-9.]+)'", output)]
+
+
+@pytest.mark.slow
+def test_train_few_steps_and_loss_weights_change_the_loss(smollm2, data, tmp_path):
+    from mixdistill_plugin.data import load_questions
+    from mixdistill_plugin.teachers.gold import gold_rationale
+
+    questions, _ = load_questions("svamp", "train", data_dir=data, limit=12)
+    records = [{"id": q.id, "question": q.question, "answer": q.answer, "kind": kind,
+                "rationale": gold_rationale(q, kind), "teacher": "gold"} for q in questions for kind in ("cot", "pot")]
+    results = {}
+    for name, weights in (("equal", {"cot": 1.0, "pot": 1.0}), ("cot_only", {"cot": 1.0, "pot": 0.0})):
+        work = tmp_path / name
+        work.mkdir()
+        config = write_config(work, smollm2, records, max_steps=2, mixdistill_loss_weights=weights,
+                              sample_packing=True, micro_batch_size=2)
+        proc = axolotl("train", config, "--launcher", "python")
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        losses = _losses(proc.stdout + proc.stderr)
+        assert len(losses) == 2 and all(0 < x < 20 for x in losses)
+        assert (work / "out" / "adapter_model.safetensors").stat().st_size > 100_000
+        results[name] = losses
+    # same seed, same first batch: dropping the PoT tokens from the sum lowers the first loss
+    assert results["cot_only"][0] < results["equal"][0]
+
+
+def test_weighted_loss_is_the_specified_weighted_sum(smollm2):
+    """On the real model and a real collated batch: sum(w[kind] * CE) / N, and HF's loss at w = 1."""
+    import torch
+    import torch.nn.functional as F
+    from axolotl.utils.collators import DataCollatorForSeq2Seq
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mixdistill_plugin.axolotl_plugin.loss import KindCodes, KindWeightedLoss, weight_table
+    from mixdistill_plugin.formatter import KIND_COLUMN, MixDistillStrategy
+
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    model = AutoModelForCausalLM.from_pretrained(smollm2).eval()
+    strategy = MixDistillStrategy(tokenizer, train_on_inputs=False, sequence_len=512, prompt_format="plain",
+                                  kinds=None, kind_codes=True)
+    features = [strategy.tokenize_prompt(dict(r)) for r in RECORDS]
+    collator = DataCollatorForSeq2Seq(tokenizer, padding=True, return_tensors="pt")
+    plain = collator([{k: v for k, v in f.items() if k != KIND_COLUMN} for f in features])
+    unweighted = KindCodes(collator, weighted=False)([dict(f) for f in features])
+    assert unweighted.keys() == plain.keys() and all((unweighted[k] == plain[k]).all() for k in plain)
+    batch = KindCodes(collator, weighted=True)(features)
+    kinds = batch.pop(KIND_COLUMN)
+    labels = batch["labels"]
+    assert kinds.shape == labels.shape
+    with torch.no_grad():
+        outputs = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        reference = model(**batch).loss  # transformers' own causal-LM loss
+    shift_labels, shift_kinds = labels[:, 1:], kinds[:, 1:]
+    logits = outputs.logits[:, :-1].float()  # (N, V) layout as transformers uses: (B, V, T) differs by ~1e-4 on CPU
+    ce = F.cross_entropy(logits.reshape(-1, logits.size(-1)), shift_labels.reshape(-1), ignore_index=-100,
+                         reduction="none").view_as(shift_labels)
+    per_kind = {code: ce[(shift_kinds == code) & (shift_labels != -100)].sum() for code in (1, 2)}
+    n = (shift_labels != -100).sum()
+    for w_cot, w_pot in ((1.0, 1.0), (0.5, 0.5), (1.0, 0.0), (0.3, 2.0)):
+        loss_fn = KindWeightedLoss(weight_table({"cot": w_cot, "pot": w_pot}))
+        loss_fn.kinds = kinds
+        got = loss_fn(outputs, labels, num_items_in_batch=n)
+        assert got.item() == pytest.approx(((w_cot * per_kind[1] + w_pot * per_kind[2]) / n).item(), rel=1e-5)
+        if (w_cot, w_pot) == (1.0, 1.0):
+            assert got.item() == pytest.approx(reference.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"mixdistill_loss_weights": {"cot": -1.0}}, "weights must be finite and >= 0"),
+        ({"mixdistill_loss_weights": {"cot": 0.0, "pot": 0.0}}, "all weights are 0"),
+        ({"mixdistill_loss_weights": {"essay": 1.0}}, "unknown kind(s) ['essay']"),
+        ({"mixdistill_kinds": ["cot", "poetry"]}, "unknown kind(s) ['poetry']"),
+        ({"mixdistill_prompt_format": "markdown"}, "mixdistill_prompt_format"),
+    ],
+)
+def test_plugin_options_are_validated(options, message):
+    from pydantic import ValidationError
+
+    from mixdistill_plugin.axolotl_plugin.args import MixDistillArgs
+
+    with pytest.raises(ValidationError) as error:
+        MixDistillArgs(**options)
+    assert message in str(error.value)
+
+
+def test_invalid_option_fails_config_validation_in_axolotl(smollm2, tmp_path):
+    config = write_config(tmp_path, smollm2, RECORDS, mixdistill_loss_weights={"cot": -1.0})
+    proc = axolotl("preprocess", config, "--no-download", timeout=600)
+    assert proc.returncode != 0
+    assert "weights must be finite and >= 0" in proc.stdout + proc.stderr
+
+
+def test_train_only_selected_kinds(smollm2, tmp_path):
+    config = write_config(tmp_path, smollm2, RECORDS, mixdistill_kinds=["pot"])
+    assert axolotl("preprocess", config, "--no-download").returncode == 0
+    assert [row["mixdistill_kind"] for row in prepared_rows(tmp_path)] == [2, 2]
+
+
+def test_malformed_record_is_named_by_file_line_and_field(smollm2, tmp_path):
+    bad = dict(RECORDS[1])
+    del bad["rationale"]
+    config = write_config(tmp_path, smollm2, [RECORDS[0], bad])
+    proc = axolotl("preprocess", config, "--no-download", timeout=600)
+    assert proc.returncode != 0
+    assert f"{tmp_path / 'train.jsonl'}:2: field 'rationale': missing" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", ["llama2_mixed.yml", "codellama_mixed.yml"])
+def test_gpu_configs_validate_and_preprocess(smollm2, tmp_path, name):
+    """The paper-setting configs as they ship, with only the model and the paths made local."""
+    config = yaml.safe_load((REPO / "axolotl_configs" / name).read_text())
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in RECORDS))
+    config.update(base_model=str(smollm2), dataset_prepared_path=str(tmp_path / "prepared"),
+                  output_dir=str(tmp_path / "out"))
+    config["datasets"][0]["path"] = str(data)
+    assert config["sample_packing"] and config["gradient_checkpointing"] and config["bf16"] == "auto"
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(config))
+    proc = axolotl("preprocess", path, "--no-download")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Success" in proc.stdout + proc.stderr
+
+
+def test_formatter_without_the_plugin_makes_plain_axolotl_rows(smollm2):
+    from transformers import AutoTokenizer
+
+    from mixdistill_plugin.formatter import KIND_COLUMN, load
+
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    from axolotl.utils.dict import DictDefault
+
+    bare = load(tokenizer, DictDefault({"sequence_len": 256, "train_on_inputs": False}))
+    with_plugin = load(tokenizer, DictDefault({"sequence_len": 256, "train_on_inputs": False,
+                                               "plugins": ["mixdistill_plugin.axolotl_plugin.MixDistillPlugin"]}))
+    row = bare.tokenize_prompt(dict(RECORDS[0]))
+    assert set(row) == {"input_ids", "attention_mask", "labels"}
+    assert with_plugin.tokenize_prompt(dict(RECORDS[0]))[KIND_COLUMN] == 1
