@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from mixdistill_plugin import __version__
+from mixdistill_plugin.commands.axolotl_config import axolotl_config
 from mixdistill_plugin.commands.eval import eval_command
 from mixdistill_plugin.commands.generate import filter_command, generate
+from mixdistill_plugin.commands.report import report
 from mixdistill_plugin.commands.score import score
 
 
@@ -24,14 +26,20 @@ def main() -> None:
     \b
     Typical flow:
       mixdistill generate ...      teacher CoT + PoT rationales, verified against gold
+      axolotl train CONFIG.yml     train the student (type: mixdistill_plugin.formatter)
       mixdistill eval ...          lm-eval with the CoT / PoT / mixed multi-path tasks
+      mixdistill report RUN        teacher yield and student accuracy, table and plot
       mixdistill score FILE        score predictions produced anywhere
+
+    `make distill` runs the whole method end to end.
     """
 
 
 main.add_command(generate)
 main.add_command(filter_command)
+main.add_command(axolotl_config)
 main.add_command(eval_command)
+main.add_command(report)
 main.add_command(score)
 
 

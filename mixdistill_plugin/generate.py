@@ -21,7 +21,6 @@ import hashlib
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -55,29 +54,16 @@ class ConfigConflict(RuntimeError):
     pass
 
 
-@dataclass(frozen=True)
 class RunFiles:
-    out: Path
+    """The files of an output folder (see the module doc)."""
 
-    @property
-    def config(self) -> Path:
-        return self.out / "config.json"
-
-    @property
-    def questions(self) -> Path:
-        return self.out / "questions.jsonl"
-
-    @property
-    def raw(self) -> Path:
-        return self.out / "raw.jsonl"
-
-    @property
-    def train(self) -> Path:
-        return self.out / "train.jsonl"
-
-    @property
-    def stats(self) -> Path:
-        return self.out / "stats.json"
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self.config = self.out / "config.json"
+        self.questions = self.out / "questions.jsonl"
+        self.raw = self.out / "raw.jsonl"
+        self.train = self.out / "train.jsonl"
+        self.stats = self.out / "stats.json"
 
 
 def prompts_fingerprint(kinds: Sequence[str], shots: int) -> str:

@@ -1,0 +1,43 @@
+"""``mixdistill axolotl-config``: a shipped Axolotl config pointed at your data and folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(name="axolotl-config")
+@click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--data", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The train.jsonl of `mixdistill generate` (the first dataset's path).")
+@click.option("--output-dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where Axolotl writes the trained adapter or model.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The config to write.")
+@click.option("--base-model", help="Replace base_model.")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Set a top-level key (VALUE is read as YAML), e.g. --set max_steps=10.")
+def axolotl_config(template: Path, data: Path, output_dir: Path, out: Path, base_model: str | None,
+                   settings: tuple[str, ...]) -> None:
+    """Write TEMPLATE with its dataset, output and prepared-data paths (and more) replaced.
+
+    The prepared dataset goes beside the output (OUTPUT_DIR-prepared), so a new run never reuses
+    another run's tokenization.
+    """
+    import yaml
+
+    from mixdistill_plugin.jsonl import write_atomic
+
+    config = yaml.safe_load(template.read_text())
+    config["datasets"][0]["path"] = str(data)
+    config["output_dir"] = str(output_dir)
+    config["dataset_prepared_path"] = f"{output_dir}-prepared"
+    if base_model:
+        config["base_model"] = base_model
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {setting!r}", param_hint="--set")
+        config[key] = yaml.safe_load(value)
+    write_atomic(out, f"# made by `mixdistill axolotl-config` from {template}\n" + yaml.safe_dump(config, sort_keys=False))
+    click.echo(str(out))
