@@ -30,7 +30,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal, Sequence
 
 from mixdistill_plugin.sandbox import write_message
 
@@ -267,9 +267,3 @@ class Executor:
         worker.kill()
         self.restarts += 1
         self._workers[self._workers.index(worker)] = _Worker(self.memory_mb, self._cwd)
-
-
-def run_programs(programs: Iterable[str], timeout: float = 1.0, workers: int | None = None) -> list[Outcome]:
-    """Run a batch of programs with a pool made for the occasion."""
-    with Executor(timeout=timeout, workers=workers) as executor:
-        return executor.run(list(programs))

@@ -26,11 +26,12 @@ from typing import Callable, Sequence
 
 from pydantic import BaseModel
 
-from mixdistill_plugin.answers import answers_equal, extract_answer
+from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, numbered_lines, parse_line, write_atomic, write_jsonl_atomic
 from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.records import Completion, Question, TrainRecord, validate_row
+from mixdistill_plugin.scoring import read_answers
 from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher
 
 REQUEST_ERROR = "request_error"
@@ -119,13 +120,6 @@ def plan(questions: Sequence[Question], samples: dict[str, int], done: Sequence[
             if missing:
                 requests.append(Request(question, kind, missing))
     return requests
-
-
-def read_answers(kind: str, texts: Sequence[str], executor: Executor) -> list[tuple[float | None, str, str]]:
-    """``(answer, outcome, detail)`` for each text of ``kind``: extracted from text, or executed."""
-    if get_kind(kind).reader == "execute":
-        return [(o.answer, o.status, o.detail) for o in executor.run(list(texts))]
-    return [(a, "answer" if a is not None else "no_answer", "") for a in map(extract_answer, texts)]
 
 
 def completions_of(reply: Reply, teacher: str, executor: Executor, tolerance: float) -> list[Completion]:

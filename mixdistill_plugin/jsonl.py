@@ -35,12 +35,6 @@ def parse_line(path: str | Path, number: int, line: str, hint: str = "") -> obje
         raise InputError(path, number, None, f"invalid JSON ({exc.msg} at column {exc.colno})", hint) from None
 
 
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, object]]:
-    """``(line number, parsed JSON)`` for each non-blank line; ``InputError`` on invalid JSON."""
-    for number, line in numbered_lines(path):
-        yield number, parse_line(path, number, line)
-
-
 def write_atomic(path: str | Path, text: str) -> None:
     """Replace ``path`` with ``text`` so that readers see the old or the new file, never a part."""
     path = Path(path)

@@ -24,10 +24,10 @@ from typing import Sequence
 
 from lm_eval.api.filter import Filter
 
-from mixdistill_plugin.answers import DEFAULT_TOLERANCE, extract_answer
+from mixdistill_plugin.answers import DEFAULT_TOLERANCE
 from mixdistill_plugin.executor import Executor
-from mixdistill_plugin.prompts import get_kind, prompt_text
-from mixdistill_plugin.scoring import ItemScore, score_answers
+from mixdistill_plugin.prompts import prompt_text
+from mixdistill_plugin.scoring import ItemScore, read_answers, score_answers
 
 TASKS_DIR = Path(__file__).resolve().parent / "lm_eval_tasks"
 Item = tuple[str, str, float, list]
@@ -61,7 +61,7 @@ def doc_to_text(doc: dict) -> str:
 
 
 class ReadAnswers(Filter):
-    """Each path's answer: ``{"answer", "outcome", "detail"}`` (programs run in the executor)."""
+    """Each path's answer: ``{"answer", "outcome", "detail"}`` (one executor batch per kind)."""
 
     def __init__(self, timeout: float = 1.0, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -69,23 +69,14 @@ class ReadAnswers(Filter):
 
     def apply(self, resps, docs):
         resps = [list(r) for r in resps]
-        programs = [text for paths, doc in zip(resps, docs) if _executes(doc) for text in paths]
+        read: list[list[dict]] = [[] for _ in resps]
         with Executor(timeout=self.timeout) as executor:
-            outcomes = iter(executor.run(programs))
-        read = []
-        for paths, doc in zip(resps, docs):
-            if _executes(doc):
-                read.append([{"answer": o.answer, "outcome": o.status, "detail": o.detail}
-                             for o in (next(outcomes) for _ in paths)])
-            else:
-                answers = [extract_answer(text) for text in paths]
-                read.append([{"answer": a, "outcome": "answer" if a is not None else "no_answer", "detail": ""}
-                             for a in answers])
+            for kind in dict.fromkeys(doc["kind"] for doc in docs):
+                mine = [i for i, doc in enumerate(docs) if doc["kind"] == kind]
+                found = iter(read_answers(kind, [t for i in mine for t in resps[i]], executor))
+                for i in mine:
+                    read[i] = [dict(zip(("answer", "outcome", "detail"), next(found))) for _ in resps[i]]
         return read
-
-
-def _executes(doc: dict) -> bool:
-    return get_kind(doc["kind"]).reader == "execute"
 
 
 def process_results(doc: dict, results: list[list[dict]]) -> dict[str, Item]:

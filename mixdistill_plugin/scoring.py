@@ -17,10 +17,18 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, answers_equal, extract_answer
-from mixdistill_plugin.executor import Outcome
+from mixdistill_plugin.executor import Executor, Outcome
+from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.voting import Vote, majority_vote
 
 METRICS = ("cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj")
+
+
+def read_answers(kind: str, texts: Sequence[str], executor: Executor) -> list[tuple[float | None, str, str]]:
+    """``(answer, outcome, detail)`` for each text of ``kind``: extracted from text, or executed."""
+    if get_kind(kind).reader == "execute":
+        return [(o.answer, o.status, o.detail) for o in executor.run(list(texts))]
+    return [(a, "answer" if a is not None else "no_answer", "") for a in map(extract_answer, texts)]
 
 
 @dataclass(frozen=True)
