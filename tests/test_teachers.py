@@ -42,12 +42,12 @@ def test_gold_svamp_rationales_read_well(data, tmp_path):
     assert pot["rationale"].startswith("ans = ") and ".0" not in pot["rationale"]
 
 
-@pytest.mark.parametrize("split, pot_floor", [("train", 0.96), ("test", 0.955)])
+@pytest.mark.parametrize("split, pot_floor", [("train", 0.966), ("test", 0.962)])
 def test_gold_gsm8k_full_yields(data, tmp_path, split, pot_floor):
     generate(["--teacher", "gold", "--dataset", "gsm8k", "--split", split, "--data-dir", str(data), "--out", str(tmp_path)])
     kinds = stats_of(tmp_path)["kinds"]
     assert kinds["cot"]["yield"] >= 0.999
-    assert kinds["pot"]["yield"] >= pot_floor  # measured 0.9615 / 0.9575; misses explained in the README
+    assert kinds["pot"]["yield"] >= pot_floor  # measured 0.9667 / 0.9621; misses explained in the README
     records = rows(tmp_path / "train.jsonl")
     assert all("<<" not in r["rationale"] for r in records if r["kind"] == "cot")
     assert any("step_2 = step_1" in r["rationale"] for r in records if r["kind"] == "pot")

@@ -28,6 +28,8 @@ from mixdistill_plugin.teachers import Reply, Request, Sampling
 _CALC = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 _NUM = r"\d[\d,]*\.?\d*|\.\d+"
 _PLAIN_EQ = re.compile(rf"((?:\(\s*)*(?:{_NUM})(?:\s*\)*\s*[-+*/]\s*\(*\s*(?:{_NUM}))+\s*\)*)\s*=\s*(-?(?:{_NUM}))")
+_WORD_OPERATORS = (("plus", "+"), ("minus", "-"), ("times", "*"), ("multiplied by", "*"), ("divided by", "/"),
+                   ("equals", "="), ("is equal to", "="))
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 
@@ -92,6 +94,9 @@ def _normalise(text: str) -> str:
     text = text.replace("−", "-").replace("–", "-").replace("×", "*").replace("÷", "/").replace("$", "")
     text = re.sub(r"(?<=\d)\s*[xX]\s*(?=[\d(])", " * ", text)
     text = re.sub(r"(?<=\d)%", "", text)
+    for words, symbol in _WORD_OPERATORS:  # 200 minus 174 equals 26
+        text = re.sub(rf"(?<=\d)\s+{words}\s+(?=[\d.])", f" {symbol} ", text)
+    text = re.sub(r"(?<=\d)(?:\s+[A-Za-z][A-Za-z/']*)+(?=\s*[-+*/=])", "", text)  # units: 310 miles/day - 250
     text = re.sub(r"(?<=[\d)])\s*\(", " * (", text)  # implicit multiplication: 27(1/3)
     return re.sub(r"(?<=\d)[a-zA-Z]+\b", "", text)
 
