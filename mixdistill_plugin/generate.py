@@ -20,7 +20,7 @@ import asyncio
 import hashlib
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -186,7 +186,7 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
             "yield": len(correct) / len(answered) if answered else None,
             "kept": sum(1 for t in train if t.kind == kind),
             "coverage": len(covered) / len(ids) if ids else None,
-            "outcomes": dict(sorted(_count(c.outcome for c in mine).items())),
+            "outcomes": dict(sorted(Counter(c.outcome for c in mine).items())),
         }
         stats["completions"] += len(answered)
         stats["request_errors"] += len(mine) - len(answered)
@@ -198,13 +198,6 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
     if run is not None:
         stats["run"] = run
     return stats
-
-
-def _count(values) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for v in values:
-        counts[v] += 1
-    return counts
 
 
 def finish(files: RunFiles, kinds: Sequence[str], max_per_question: int | None,

@@ -18,7 +18,6 @@ Every task works the same way, whatever kinds it asks for:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -27,7 +26,7 @@ from lm_eval.api.filter import Filter
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.prompts import prompt_text
-from mixdistill_plugin.scoring import ItemScore, read_answers, score_answers
+from mixdistill_plugin.scoring import ItemScore, paths_by_question, read_answers, score_answers
 
 TASKS_DIR = Path(__file__).resolve().parent / "lm_eval_tasks"
 Item = tuple[str, str, float, list]
@@ -48,7 +47,7 @@ def load_docs(dataset: str = "svamp", split: str = "test", kinds: Sequence[str] 
 
     from mixdistill_plugin.data import load_questions
 
-    questions, _ = load_questions(dataset, split, data_dir=data_dir or os.environ.get("MIXDISTILL_DATA_DIR"))
+    questions, _ = load_questions(dataset, split, data_dir=data_dir)  # None: $MIXDISTILL_DATA_DIR, then the hub
     docs = [
         {"id": q.id, "question": q.question, "answer": q.answer, "kind": kind, "metrics": list(metrics)}
         for q in questions for kind in kinds
@@ -88,11 +87,7 @@ def process_results(doc: dict, results: list[list[dict]]) -> dict[str, Item]:
 
 def item_scores(items: Sequence[Item], tolerance: float = DEFAULT_TOLERANCE) -> list[ItemScore]:
     """One :class:`ItemScore` per question, from the documents (kinds) of that question."""
-    questions: dict[str, dict] = {}
-    for qid, kind, gold, answers in items:
-        entry = questions.setdefault(qid, {"gold": gold, "cot": [], "pot": []})
-        entry[kind].extend(answers)
-    return [score_answers(q["gold"], q["cot"], q["pot"], tolerance) for q in questions.values()]
+    return [score_answers(q["gold"], q["cot"], q["pot"], tolerance) for q in paths_by_question(items).values()]
 
 
 def _accuracy(metric: str):

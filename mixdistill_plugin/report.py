@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from mixdistill_plugin.jsonl import numbered_lines, parse_line, write_atomic
-from mixdistill_plugin.scoring import METRICS, score_answers
+from mixdistill_plugin.scoring import METRICS, paths_by_question, score_answers, summarize
 
 _SAMPLES = re.compile(r"samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
 COLUMNS = {"cot_acc": "CoT", "pot_acc": "PoT", "cot_maj": "CoT maj@k", "pot_maj": "PoT maj@k", "mixed_maj": "Mixed maj@k"}
@@ -39,10 +39,8 @@ class Evaluation:
 
     def accuracy(self, metric: str, paths: int | None = None) -> float | None:
         """Percent correct for ``metric`` using the first ``paths`` paths of each kind (all by default)."""
-        scores = [score_answers(q["gold"], q["cot"][:paths], q["pot"][:paths]) for q in self.questions.values()]
-        if not scores or not any(s.has(metric) for s in scores):
-            return None
-        return 100.0 * sum(s.correct(metric) for s in scores) / len(scores)
+        return summarize([score_answers(q["gold"], q["cot"][:paths], q["pot"][:paths])
+                          for q in self.questions.values()])[metric]
 
 
 def _answer(logged) -> float | None:
@@ -62,14 +60,10 @@ def load_evaluations(run: Path) -> list[Evaluation]:
                 latest[key] = (match["stamp"], path)
     evaluations = []
     for (student, task), (_, path) in sorted(latest.items()):
-        ev = Evaluation(run.name, student, task)
-        for number, line in numbered_lines(path):
-            sample = parse_line(path, number, line)
-            doc = sample["doc"]
-            entry = ev.questions.setdefault(doc["id"], {"gold": float(doc["answer"]), "cot": [], "pot": []})
-            (paths,) = sample["filtered_resps"]
-            entry[doc["kind"]].extend(_answer(p) for p in paths)
-        evaluations.append(ev)
+        samples = [parse_line(path, number, line) for number, line in numbered_lines(path)]
+        items = [(s["doc"]["id"], s["doc"]["kind"], float(s["doc"]["answer"]),
+                  [_answer(p) for p in s["filtered_resps"][0]]) for s in samples]
+        evaluations.append(Evaluation(run.name, student, task, paths_by_question(items)))
     return evaluations
 
 
@@ -88,9 +82,9 @@ def teacher_table(runs: Sequence[Path]) -> list[str]:
         config_path = run / "teacher" / "config.json"
         teacher = json.loads(config_path.read_text())["teacher"] if config_path.exists() else "?"
         for kind, k in stats["kinds"].items():
-            pct = lambda v: "-" if v is None else f"{100 * v:.1f}"  # noqa: E731
+            share = {name: None if k[name] is None else 100 * k[name] for name in ("yield", "coverage")}
             lines.append(f"| {run.name} | {teacher} | {stats['questions']} | {kind} | {k['completions']} | "
-                         f"{pct(k['yield'])} | {k['kept']} | {pct(k['coverage'])} |")
+                         f"{_pct(share['yield'])} | {k['kept']} | {_pct(share['coverage'])} |")
     return lines
 
 

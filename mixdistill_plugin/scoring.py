@@ -14,7 +14,7 @@ all ``n`` items; an item without paths of a kind counts as wrong for that kind, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, answers_equal, extract_answer
 from mixdistill_plugin.executor import Executor, Outcome
@@ -87,6 +87,14 @@ def score_answers(
         mixed_vote=majority_vote(cot + pot, tolerance),
         tolerance=tolerance,
     )
+
+
+def paths_by_question(items: Iterable[tuple[str, str, float, Iterable[float | None]]]) -> dict[str, dict]:
+    """Regroup per-document answers ``(id, kind, gold, answers)`` into ``{id: {"gold", "cot", "pot"}}``."""
+    questions: dict[str, dict] = {}
+    for qid, kind, gold, answers in items:
+        questions.setdefault(qid, {"gold": gold, "cot": [], "pot": []})[kind].extend(answers)
+    return questions
 
 
 def summarize(scores: Sequence[ItemScore]) -> dict[str, float | int | None]:
