@@ -47,18 +47,19 @@ def render_prompt(kind: str, question: str, prompt_format: PromptFormat, tokeniz
     return tokenizer.apply_chat_template(chat_messages(kind, question), tokenize=False, add_generation_prompt=True)
 
 
-def render_completion(kind: str, question: str, rationale: str, prompt_format: PromptFormat, tokenizer=None) -> str:
-    """What the model is trained to write after :func:`render_prompt`.
+def render_example(kind: str, question: str, rationale: str, prompt_format: PromptFormat,
+                   tokenizer=None) -> tuple[str, str]:
+    """``(prompt, completion)``: :func:`render_prompt`, then what the model is trained to write.
 
     Plain: :func:`prompts.completion_text` (EOS follows as a token). Chat: the assistant turn as
     the template writes it, end-of-turn marker included.
     """
+    prompt = render_prompt(kind, question, prompt_format, tokenizer)
     if prompt_format == "plain":
-        return completion_text(kind, rationale)
-    prompt = render_prompt(kind, question, "chat", tokenizer)
+        return prompt, completion_text(kind, rationale)
     turn = chat_messages(kind, question) + [{"role": "assistant", "content": rationale.strip()}]
     full = tokenizer.apply_chat_template(turn, tokenize=False)
-    return full[len(prompt):] if full.startswith(prompt) else rationale.strip()
+    return prompt, full[len(prompt):] if full.startswith(prompt) else rationale.strip()
 
 
 class MixDistillStrategy(PromptTokenizingStrategy):
@@ -79,8 +80,8 @@ class MixDistillStrategy(PromptTokenizingStrategy):
             raise ValueError(f"mixdistill formatter: record {prompt.get('id', '?')!r} is not a train.jsonl "
                              f"record: {exc}. {_HINT}") from None
         tokenizer, plain = self.tokenizer, self.prompt_format == "plain"
-        prompt_str = render_prompt(record.kind, record.question, self.prompt_format, tokenizer)
-        completion = render_completion(record.kind, record.question, record.rationale, self.prompt_format, tokenizer)
+        prompt_str, completion = render_example(record.kind, record.question, record.rationale, self.prompt_format,
+                                                tokenizer)
         prompt_ids = tokenizer(prompt_str, add_special_tokens=plain)["input_ids"]
         input_ids = tokenizer(prompt_str + completion, add_special_tokens=plain)["input_ids"]
         if input_ids[: len(prompt_ids)] != prompt_ids:  # the boundary merged: keep the prompt's own tokens
