@@ -66,7 +66,7 @@ def _named(name: str, split: Split, data_dir: Path | None) -> list[Question]:
     if data_dir is not None:
         local = {"svamp": data_dir / "svamp" / "SVAMP.json", "gsm8k": data_dir / "gsm8k" / f"{split}.jsonl"}[name]
         if local.exists():
-            return _svamp_local(local, split) if name == "svamp" else _gsm8k_rows(read_json_lines(local), split)
+            return _svamp_local(local, split) if name == "svamp" else _gsm8k_rows((row for _, row in _rows(local)), split)
     try:
         from datasets import load_dataset
 
@@ -79,10 +79,6 @@ def _named(name: str, split: Split, data_dir: Path | None) -> list[Question]:
             f"({type(exc).__name__}: {str(exc)[:200]}). {_LOCAL_HINT}."
         ) from None
     return _svamp_rows(rows) if name == "svamp" else _gsm8k_rows(rows, split)
-
-
-def read_json_lines(path: Path) -> list[dict]:
-    return [parse_line(path, n, line) for n, line in numbered_lines(path)]
 
 
 def svamp_split_indices(split: Split, size: int = 1000) -> list[int]:

@@ -28,9 +28,9 @@ from pydantic import BaseModel
 
 from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.executor import Executor
-from mixdistill_plugin.jsonl import InputError, numbered_lines, parse_line, write_atomic, write_jsonl_atomic
+from mixdistill_plugin.jsonl import InputError, write_atomic, write_jsonl_atomic
 from mixdistill_plugin.prompts import get_kind
-from mixdistill_plugin.records import Completion, Question, TrainRecord, validate_row
+from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records
 from mixdistill_plugin.scoring import read_answers
 from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher
 
@@ -93,7 +93,7 @@ def open_run(files: RunFiles, config: RunConfig, questions: Sequence[Question]) 
 
 
 def read_questions(path: Path) -> list[Question]:
-    return [validate_row(path, n, parse_line(path, n, line), Question) for n, line in numbered_lines(path)]
+    return load_records(path, Question)[0]
 
 
 def read_raw(path: Path) -> tuple[list[Completion], bool]:
@@ -106,8 +106,7 @@ def read_raw(path: Path) -> tuple[list[Completion], bool]:
         with path.open("r+b") as handle:
             handle.truncate(data.rfind(b"\n") + 1)
     hint = "The file is damaged at this line: remove the line and run again (that sample will be asked again)"
-    return [validate_row(path, n, parse_line(path, n, line, hint), Completion, hint)
-            for n, line in numbered_lines(path)], torn
+    return load_records(path, Completion, hint)[0], torn
 
 
 def plan(questions: Sequence[Question], samples: dict[str, int], done: Sequence[Completion]) -> list[Request]:

@@ -16,11 +16,6 @@ _TEACHER_HELP = (
 )
 
 
-def _out_option(f):
-    return click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-                        help="Output folder (created; an existing one is resumed).")(f)
-
-
 def _filter_options(f):
     f = click.option("--max-per-question", type=click.IntRange(min=1),
                      help="Keep at most K distinct correct rationales per question and kind.")(f)
@@ -58,7 +53,8 @@ def _filter_options(f):
 @click.option("--seed", type=int, help="Sampling seed, where the backend supports one.")
 @click.option("--shots", default=4, show_default=True, type=click.IntRange(min=0, max=4), help="Few-shot exemplars.")
 @_filter_options
-@_out_option
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (created; an existing one is resumed).")
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def generate(dataset, split, limit, data_dir, question_field, answer_field, id_field, skip_bad_rows, teacher, model,
