@@ -143,24 +143,14 @@ def _refuse_dunder(name: object, what: str) -> None:
         _block(f"{what} {name}")
 
 
-def _getattr(obj, name, *default):
-    _refuse_dunder(name, "getattr")
-    return getattr(obj, name, *default)
+def _refusing_dunders(function, what: str):
+    """``function(obj, name, ...)`` that refuses dunder names (``getattr(x, "__globals__")``)."""
 
+    def guarded(obj, name, *rest):
+        _refuse_dunder(name, what)
+        return function(obj, name, *rest)
 
-def _setattr(obj, name, value):
-    _refuse_dunder(name, "setattr")
-    return setattr(obj, name, value)
-
-
-def _delattr(obj, name):
-    _refuse_dunder(name, "delattr")
-    return delattr(obj, name)
-
-
-def _hasattr(obj, name):
-    _refuse_dunder(name, "hasattr")
-    return hasattr(obj, name)
+    return guarded
 
 
 def _exit(code=None):
@@ -180,7 +170,7 @@ def _safe_builtins() -> dict:
         safe[name] = _blocked_builtin(name)
     safe.update(
         __import__=_guarded_import, __build_class__=builtins.__build_class__, __name__="builtins",
-        getattr=_getattr, setattr=_setattr, delattr=_delattr, hasattr=_hasattr,
+        **{f.__name__: _refusing_dunders(f, f.__name__) for f in (getattr, setattr, delattr, hasattr)},
         exit=_exit, quit=_exit,
     )
     return safe
