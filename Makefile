@@ -12,7 +12,7 @@ export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test bench clean distill FORCE
+.PHONY: install test bench clean distill compare FORCE
 
 install: $(VENV)/.installed
 
@@ -44,13 +44,17 @@ clean:
 # ---------------------------------------------------------------------------------------------
 # make distill: teacher data -> student training -> evaluation (base and distilled) -> report.
 # The default runs offline on 2 CPU cores; every part is a variable (see README, "make distill").
-RUN ?= runs/distill
+# RECIPE: mixed (Mixed Distillation), cot, pot, step_by_step (Distilling step-by-step) or socratic
+# (Socratic CoT); every recipe trains on the same teacher data (mixdistill_plugin/recipes.py).
+RECIPE ?= mixed
+RUN ?= runs/$(RECIPE)
 DATASET ?= svamp
 TEACHER ?= gold
 TEACHER_MODEL ?=
 BASE_URL ?=
 COT_SAMPLES ?= 4
 POT_SAMPLES ?= 4
+SOCRATIC_SAMPLES ?= 4
 TRAIN_LIMIT ?=
 AXOLOTL_CONFIG ?= axolotl_configs/smollm2_cpu.yml
 AXOLOTL_SET ?=
@@ -59,17 +63,24 @@ QUESTIONS ?= 30
 K ?= 4
 MAX_GEN_TOKS ?= 64
 EVAL_BATCH ?= 64
-EVAL_TASK ?= $(if $(filter gsm8k,$(DATASET)),gsm8k_md_mixed,$(DATASET)_mixed)
+MAX_STEPS ?= 6
+EVAL_TASK ?= $(if $(filter gsm8k,$(DATASET)),gsm8k_md,$(DATASET))_$(if $(filter step_by_step,$(RECIPE)),direct,$(RECIPE))
+RECIPES ?= mixed cot pot step_by_step socratic
 export MIXDISTILL_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
 CHAT_EVAL := $(if $(shell grep -s "^mixdistill_prompt_format: *chat" $(AXOLOTL_CONFIG)),--apply_chat_template,)
 LOCAL_STUDENT := $(filter models/%,$(STUDENT))
 TEACHER_ARGS := --dataset $(DATASET) --split train --teacher $(TEACHER) $(if $(TEACHER_MODEL),--model $(TEACHER_MODEL)) \
 	$(if $(BASE_URL),--base-url $(BASE_URL)) --cot-samples $(COT_SAMPLES) --pot-samples $(POT_SAMPLES) \
-	$(if $(TRAIN_LIMIT),--limit $(TRAIN_LIMIT))
-EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) --limit $(shell echo $$(( $(QUESTIONS) * 2 ))) \
+	--socratic-samples $(SOCRATIC_SAMPLES) $(if $(TRAIN_LIMIT),--limit $(TRAIN_LIMIT))
+# lm-eval's --limit counts documents: the mixed task has two per question (CoT and PoT).
+EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) --limit $(shell echo $$(( $(QUESTIONS) * $(if $(filter mixed,$(RECIPE)),2,1) ))) \
 	--gen_kwargs max_gen_toks=$(MAX_GEN_TOKS) --batch_size $(EVAL_BATCH) --seed 0 \
 	--confirm_run_unsafe_code --log_samples $(CHAT_EVAL)
+# Socratic CoT alternates two roles per question, which one lm-eval request cannot: its own loop.
+SOCRATIC_ARGS := --dataset $(DATASET) --limit $(QUESTIONS) --max-steps $(MAX_STEPS) --max-gen-toks $(MAX_GEN_TOKS) \
+	--batch_size $(EVAL_BATCH) $(CHAT_EVAL)
+EVALUATE := $(if $(filter socratic,$(RECIPE)),$(MIXDISTILL) socratic $(SOCRATIC_ARGS),$(MIXDISTILL) eval $(EVAL_ARGS))
 
 # A stage's settings, in a file that changes only when they do: a finished stage reruns only then.
 define settings
@@ -84,9 +95,9 @@ distill: $(RUN)/report.md
 $(RUN)/settings/teacher: FORCE
 	$(call settings,$(TEACHER_ARGS))
 $(RUN)/settings/train: FORCE
-	$(call settings,$(AXOLOTL_CONFIG) $(STUDENT) $(AXOLOTL_SET))
+	$(call settings,$(AXOLOTL_CONFIG) $(RECIPE) $(STUDENT) $(AXOLOTL_SET))
 $(RUN)/settings/eval: FORCE
-	$(call settings,$(EVAL_ARGS) $(STUDENT))
+	$(call settings,$(EVALUATE) $(STUDENT))
 
 # Teacher data: `mixdistill generate` resumes an interrupted run by itself.
 $(RUN)/teacher/train.jsonl: $(RUN)/settings/teacher | $(VENV)/.installed
@@ -94,7 +105,7 @@ $(RUN)/teacher/train.jsonl: $(RUN)/settings/teacher | $(VENV)/.installed
 
 $(RUN)/axolotl.yml: $(RUN)/settings/train $(AXOLOTL_CONFIG) | $(VENV)/.installed
 	$(MIXDISTILL) axolotl-config $(AXOLOTL_CONFIG) --data $(RUN)/teacher/train.jsonl --output-dir $(RUN)/student \
-		--base-model $(STUDENT) $(foreach s,$(AXOLOTL_SET),--set $(s)) --out $@
+		--base-model $(STUDENT) --recipe $(RECIPE) $(foreach s,$(AXOLOTL_SET),--set $(s)) --out $@
 
 $(RUN)/student/.done: $(RUN)/axolotl.yml $(RUN)/teacher/train.jsonl | $(LOCAL_STUDENT)
 	rm -rf $(RUN)/student $(RUN)/student-prepared
@@ -103,15 +114,20 @@ $(RUN)/student/.done: $(RUN)/axolotl.yml $(RUN)/teacher/train.jsonl | $(LOCAL_ST
 
 $(RUN)/eval/base/.done: $(RUN)/settings/eval | $(LOCAL_STUDENT) $(VENV)/.installed
 	rm -rf $(RUN)/eval/base
-	$(MIXDISTILL) eval $(EVAL_ARGS) --model hf --model_args pretrained=$(STUDENT) --output_path $(RUN)/eval/base
+	$(EVALUATE) --model hf --model_args pretrained=$(STUDENT) --output_path $(RUN)/eval/base
 	touch $@
 
 $(RUN)/eval/distilled/.done: $(RUN)/settings/eval $(RUN)/student/.done
 	rm -rf $(RUN)/eval/distilled
-	$(MIXDISTILL) eval $(EVAL_ARGS) --model hf --output_path $(RUN)/eval/distilled --model_args \
+	$(EVALUATE) --model hf --output_path $(RUN)/eval/distilled --model_args \
 		$$(if [ -f $(RUN)/student/adapter_config.json ]; then echo pretrained=$(STUDENT),peft=$(RUN)/student; \
 		   else echo pretrained=$(RUN)/student; fi)
 	touch $@
 
 $(RUN)/report.md: $(RUN)/eval/base/.done $(RUN)/eval/distilled/.done $(RUN)/teacher/train.jsonl
 	$(MIXDISTILL) report $(RUN) > /dev/null
+
+# make compare: every recipe of RECIPES (each in runs/<recipe>), then one report of them all.
+compare:
+	@for recipe in $(RECIPES); do $(MAKE) --no-print-directory distill RECIPE=$$recipe RUN=runs/$$recipe || exit 1; done
+	$(MIXDISTILL) report $(foreach r,$(RECIPES),runs/$(r)) --out runs/compare

@@ -9,5 +9,7 @@ from mixdistill_plugin.lm_eval_adapter import (  # noqa: F401
     mixed_maj,
     pot_acc,
     pot_maj,
+    predict_acc,
+    predict_maj,
     process_results,
 )

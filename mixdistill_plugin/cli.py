@@ -10,6 +10,7 @@ from mixdistill_plugin.commands.eval import eval_command
 from mixdistill_plugin.commands.generate import filter_command, generate
 from mixdistill_plugin.commands.report import report
 from mixdistill_plugin.commands.score import score
+from mixdistill_plugin.commands.socratic import socratic
 
 
 class InputProblem(click.ClickException):
@@ -30,8 +31,9 @@ def main() -> None:
       mixdistill eval ...          lm-eval with the CoT / PoT / mixed multi-path tasks
       mixdistill report RUN        teacher yield and student accuracy, table and plot
       mixdistill score FILE        score predictions produced anywhere
+      mixdistill socratic ...      run and score a Socratic CoT student (decomposer + solver)
 
-    `make distill` runs the whole method end to end.
+    `make distill` runs the whole method end to end; RECIPE=cot|pot|step_by_step|socratic the others.
     """
 
 
@@ -41,6 +43,7 @@ main.add_command(axolotl_config)
 main.add_command(eval_command)
 main.add_command(report)
 main.add_command(score)
+main.add_command(socratic)
 
 
 if __name__ == "__main__":

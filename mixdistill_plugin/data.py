@@ -7,7 +7,9 @@ hub (``ChilleD/SVAMP``, ``openai/gsm8k``). Splits:
 - SVAMP from ``SVAMP.json``: the literature's split, ``numpy.random.RandomState(0).permutation(1000)``
   over the file order, the first 800 train, the last 200 test. From the hub: ChilleD/SVAMP's own
   700/300 split (the 1000 problems in file order are not available there).
-- GSM8K: its own train (7473) and test (1319).
+- GSM8K: its own train (7473) and test (1319). Its Socratic decompositions (``socratic``
+  configuration on the hub, ``gsm8k/{split}_socratic.jsonl`` locally) are attached to the questions
+  when available (``Question.decomposition``; only the test split's is in ``shared/data``).
 """
 
 from __future__ import annotations
@@ -66,19 +68,34 @@ def _named(name: str, split: Split, data_dir: Path | None) -> list[Question]:
     if data_dir is not None:
         local = {"svamp": data_dir / "svamp" / "SVAMP.json", "gsm8k": data_dir / "gsm8k" / f"{split}.jsonl"}[name]
         if local.exists():
-            return _svamp_local(local, split) if name == "svamp" else _gsm8k_rows((row for _, row in _rows(local)), split)
+            if name == "svamp":
+                return _svamp_local(local, split)
+            socratic = local.with_name(f"{split}_socratic.jsonl")
+            return _gsm8k_rows([row for _, row in _rows(local)], split,
+                               [row for _, row in _rows(socratic)] if socratic.exists() else None)
     try:
         from datasets import load_dataset
 
         repo, config = HUB[name]
         rows = list(load_dataset(repo, config, split=split))
+        if name == "gsm8k":
+            return _gsm8k_rows(rows, split, _hub_socratic(repo, split))
     except Exception as exc:  # any failure to reach or read the hub ends in the same advice
         looked = f"no local copy in {data_dir}" if data_dir else "no local folder given"
         raise DataUnavailable(
             f"cannot load {name} ({split}): {looked}, and the Hugging Face hub failed "
             f"({type(exc).__name__}: {str(exc)[:200]}). {_LOCAL_HINT}."
         ) from None
-    return _svamp_rows(rows) if name == "svamp" else _gsm8k_rows(rows, split)
+    return _svamp_rows(rows)
+
+
+def _hub_socratic(repo: str, split: Split) -> list[dict] | None:
+    try:
+        from datasets import load_dataset
+
+        return list(load_dataset(repo, "socratic", split=split))
+    except Exception:  # the decompositions are optional: without them there is no gold socratic teacher
+        return None
 
 
 def svamp_split_indices(split: Split, size: int = 1000) -> list[int]:
@@ -108,7 +125,9 @@ def _svamp_rows(rows: Iterable[dict]) -> list[Question]:
     ]
 
 
-def _gsm8k_rows(rows: Iterable[dict], split: Split) -> list[Question]:
+def _gsm8k_rows(rows: list[dict], split: Split, socratic: list[dict] | None = None) -> list[Question]:
+    """GSM8K rows as questions; ``socratic`` rows (same order) add decompositions where the texts match."""
+    socratic = socratic if socratic and len(socratic) == len(rows) else [{}] * len(rows)
     return [
         Question(
             id=f"gsm8k-{split}-{i}",
@@ -116,8 +135,9 @@ def _gsm8k_rows(rows: Iterable[dict], split: Split) -> list[Question]:
             answer=row["answer"].rpartition("####")[2],
             source="gsm8k",
             annotation=row["answer"],
+            decomposition=soc["answer"] if soc.get("question") == row["question"] else None,
         )
-        for i, row in enumerate(rows)
+        for i, (row, soc) in enumerate(zip(rows, socratic))
     ]
 
 

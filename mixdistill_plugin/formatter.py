@@ -5,9 +5,12 @@
         ds_type: json
         type: mixdistill_plugin.formatter
 
-Each record (:class:`~mixdistill_plugin.records.TrainRecord`) becomes the registry's student prompt
-for its kind, followed by the rationale and EOS (in chat form: the template's assistant turn). Labels are -100 on the prompt unless
-``train_on_inputs: true``. Two prompt formats (``mixdistill_prompt_format``, a plugin option):
+Each record (:class:`~mixdistill_plugin.records.TrainRecord`) becomes one or more examples
+(:mod:`mixdistill_plugin.training`): by default its own kind, the registry's student prompt followed
+by the rationale and EOS (in chat form: the template's assistant turn); with
+``mixdistill_kinds: [predict, explain]`` a CoT record yields Distilling step-by-step's two examples,
+with ``[decompose, solve]`` a Socratic record yields one per step and role. Labels are -100 on the
+prompt unless ``train_on_inputs: true``. Two prompt formats (``mixdistill_prompt_format``, a plugin option):
 
 - ``plain``: :func:`prompts.prompt_text` then :func:`prompts.completion_text` (base models);
 - ``chat``: the tokenizer's chat template around the same prompt as the user turn, the rationale
@@ -15,8 +18,8 @@ for its kind, followed by the rationale and EOS (in chat form: the template's as
 
 :func:`render_prompt` is the one rendering; the lm-eval tasks render the same string. Each row also
 carries ``mixdistill_kind`` (the kind's code) when the plugin is configured, for its per-kind loss
-weights (the plugin's collator consumes it; without the plugin rows are plain Axolotl rows). Rows of kinds
-outside ``mixdistill_kinds`` are filtered out; over-long rows are left to Axolotl
+weights (the plugin's collator consumes it; without the plugin rows are plain Axolotl rows). Records
+that no kind of ``mixdistill_kinds`` is made from yield nothing; over-long rows are left to Axolotl
 (``sequence_len``, ``excess_length_strategy``).
 """
 
@@ -31,6 +34,7 @@ from pydantic import ValidationError
 from mixdistill_plugin.jsonl import InputError
 from mixdistill_plugin.prompts import chat_messages, completion_text, get_kind, prompt_text
 from mixdistill_plugin.records import TrainRecord, load_records
+from mixdistill_plugin.training import Example, examples
 
 KIND_COLUMN = "mixdistill_kind"
 PLUGIN = "mixdistill_plugin.axolotl_plugin.MixDistillPlugin"
@@ -63,24 +67,40 @@ def render_example(kind: str, question: str, rationale: str, prompt_format: Prom
 
 
 class MixDistillStrategy(PromptTokenizingStrategy):
+    """Tokenizes batches of records; a record may yield several examples (see :mod:`.training`)."""
+
     def __init__(self, tokenizer, train_on_inputs: bool, sequence_len: int, prompt_format: PromptFormat,
                  kinds: Sequence[str] | None, kind_codes: bool = False) -> None:
         super().__init__(None, tokenizer, train_on_inputs, sequence_len)
         self.prompt_format = prompt_format
+        self.kinds = list(kinds) if kinds else None
         self.kind_codes = kind_codes
-        if kinds:
-            wanted = frozenset(kinds)
-            self.filter_rows = lambda row: row.get("kind") in wanted
+
+    @property
+    def supports_batched(self) -> bool:
+        return True
 
     def tokenize_prompt(self, prompt: dict) -> dict:
+        columns = ["input_ids", "attention_mask", "labels"] + ([KIND_COLUMN] if self.kind_codes else [])
+        out: dict[str, list] = {column: [] for column in columns}
+        for values in zip(*prompt.values()):
+            for example in self._examples(dict(zip(prompt, values))):
+                for column, value in self.tokenize_example(example).items():
+                    out[column].append(value)
+        return out
+
+    def _examples(self, row: dict) -> list[Example]:
         try:
-            record = TrainRecord.model_validate(prompt)
+            record = TrainRecord.model_validate(row)
             get_kind(record.kind)
-        except (ValidationError, KeyError) as exc:
-            raise ValueError(f"mixdistill formatter: record {prompt.get('id', '?')!r} is not a train.jsonl "
+            return examples(record, self.kinds)
+        except (ValidationError, KeyError, ValueError) as exc:
+            raise ValueError(f"mixdistill formatter: record {row.get('id', '?')!r} is not a train.jsonl "
                              f"record: {exc}. {_HINT}") from None
+
+    def tokenize_example(self, example: Example) -> dict:
         tokenizer, plain = self.tokenizer, self.prompt_format == "plain"
-        prompt_str, completion = render_example(record.kind, record.question, record.rationale, self.prompt_format,
+        prompt_str, completion = render_example(example.kind, example.question, example.target, self.prompt_format,
                                                 tokenizer)
         prompt_ids = tokenizer(prompt_str, add_special_tokens=plain)["input_ids"]
         input_ids = tokenizer(prompt_str + completion, add_special_tokens=plain)["input_ids"]
@@ -93,7 +113,7 @@ class MixDistillStrategy(PromptTokenizingStrategy):
             labels[: len(prompt_ids)] = [-100] * len(prompt_ids)
         row = {"input_ids": input_ids, "attention_mask": [1] * len(input_ids), "labels": labels}
         if self.kind_codes:
-            row[KIND_COLUMN] = get_kind(record.kind).code
+            row[KIND_COLUMN] = get_kind(example.kind).code
         return row
 
 

@@ -69,7 +69,8 @@ class RunFiles:
 
 def prompts_fingerprint(kinds: Sequence[str], shots: int) -> str:
     """A short hash of the prompt registry entries a run uses (instruction, label, exemplars)."""
-    parts = [repr(get_kind(k)) for k in sorted(kinds)] + [str(shots)]
+    fields = ("name", "instruction", "label", "lead", "reader", "exemplars", "stop")
+    parts = [repr([getattr(get_kind(k), f) for f in fields]) for k in sorted(kinds)] + [str(shots)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 

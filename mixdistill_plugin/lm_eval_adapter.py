@@ -87,7 +87,7 @@ def process_results(doc: dict, results: list[list[dict]]) -> dict[str, Item]:
 
 def item_scores(items: Sequence[Item], tolerance: float = DEFAULT_TOLERANCE) -> list[ItemScore]:
     """One :class:`ItemScore` per question, from the documents (kinds) of that question."""
-    return [score_answers(q["gold"], q["cot"], q["pot"], tolerance) for q in paths_by_question(items).values()]
+    return [score_answers(q["gold"], q["paths"], tolerance) for q in paths_by_question(items).values()]
 
 
 def _accuracy(metric: str):
@@ -104,3 +104,5 @@ pot_acc = _accuracy("pot_acc")
 cot_maj = _accuracy("cot_maj")
 pot_maj = _accuracy("pot_maj")
 mixed_maj = _accuracy("mixed_maj")
+predict_acc = _accuracy("predict_acc")
+predict_maj = _accuracy("predict_maj")

@@ -18,6 +18,12 @@ The model's part follows the prompt: :func:`completion_text` gives what a plain 
 after the prompt (``kind.lead`` then the rationale); in chat form the rationale is the whole
 assistant turn.
 
+Kinds a student is trained on without a teacher sampling them name a ``source``, the record kind
+they are made from, and a ``target``, the part of that record the student learns to write (see
+:mod:`mixdistill_plugin.training`): Distilling step-by-step's ``predict`` (the answer) and
+``explain`` (the rationale) come from ``cot`` records; Socratic CoT's ``decompose`` (the next
+sub-question) and ``solve`` (a sub-question's answer) from ``socratic`` records.
+
 New kinds are added with :func:`register`; callers only ever name a kind.
 """
 
@@ -26,7 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Reader = Literal["extract", "execute"]
+Reader = Literal["extract", "execute", "socratic", "none"]
+Target = Literal["rationale", "answer", "next_question", "step_answer"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,13 @@ class PromptKind:
     reader: Reader
     exemplars: tuple[Exemplar, ...]
     stop: tuple[str, ...] = ("\nQuestion:",)
+    source: str = ""
+    target: Target = "rationale"
+
+    @property
+    def record_kind(self) -> str:
+        """The kind of the ``train.jsonl`` records this kind is trained from."""
+        return self.source or self.name
 
 
 _REGISTRY: dict[str, PromptKind] = {}
@@ -173,5 +187,109 @@ POT = register(
                 ),
             )
         ),
+    )
+)
+
+# Distilling step-by-step: two tasks with prefixes, both made from CoT records.
+PREDICT = register(
+    PromptKind(
+        name="predict",
+        code=3,
+        instruction="predict: Give the final answer to the math word problem as a number only.",
+        label="Answer:",
+        lead=" ",
+        reader="extract",
+        exemplars=tuple(Exemplar(q, a) for q, a in zip(_QUESTIONS, ("216", "45", "400", "3"))),
+        stop=("\n",),
+        source="cot",
+        target="answer",
+    )
+)
+
+EXPLAIN = register(
+    PromptKind(
+        name="explain",
+        code=4,
+        instruction=(
+            "explain: Explain step by step how to solve the math word problem, then finish with the "
+            'sentence "The answer is N." where N is a number.'
+        ),
+        label="Explanation:",
+        lead=" ",
+        reader="extract",
+        exemplars=COT.exemplars,
+        source="cot",
+        target="rationale",
+    )
+)
+
+# Socratic CoT: the teacher writes a decomposition, one "sub-question ** answer" line per step
+# (GSM8K's Socratic format); the student learns two roles made from it.
+SOCRATIC = register(
+    PromptKind(
+        name="socratic",
+        code=5,
+        instruction=(
+            "Break the math word problem into simple sub-questions and answer them in order. Write one "
+            'line per sub-question: the sub-question, then " ** ", then its answer with the calculation. '
+            "The answer on the last line must be the number the problem asks for."
+        ),
+        label="Sub-questions:",
+        lead="\n",
+        reader="socratic",
+        exemplars=tuple(
+            Exemplar(q, r)
+            for q, r in zip(
+                _QUESTIONS,
+                (
+                    "How many muffins did the bakery sell in the afternoon? ** It sold 48 / 2 = 24 muffins.\n"
+                    "How many muffins did it sell that day? ** It sold 48 + 24 = 72 muffins.\n"
+                    "How many dollars did the muffins bring in? ** They brought in 72 * 3 = 216 dollars.",
+                    "How many stickers did Maya have after giving some away? ** She had 35 - 8 = 27 stickers.\n"
+                    "How many stickers were in the packs? ** The packs held 3 * 6 = 18 stickers.\n"
+                    "How many stickers does she have now? ** She has 27 + 18 = 45 stickers.",
+                    "How fast does the train go? ** It goes 240 / 3 = 80 kilometres per hour.\n"
+                    "How far does it go in 5 hours? ** It goes 80 * 5 = 400 kilometres.",
+                    "How many teams are there? ** There are 28 / 4 = 7 teams.\n"
+                    "How many markers do the teams need? ** They need 7 * 2 = 14 markers.\n"
+                    "How many boxes must the teacher open? ** Two boxes hold only 10 markers, so the teacher "
+                    "opens 3 boxes.",
+                ),
+            )
+        ),
+    )
+)
+
+DECOMPOSE = register(
+    PromptKind(
+        name="decompose",
+        code=6,
+        instruction=(
+            "Break the math word problem into simple sub-questions. Given the problem and the sub-questions "
+            'answered so far, ask the next sub-question, or write "No more sub-questions." when the last '
+            "answer solves the problem."
+        ),
+        label="Sub-question:",
+        lead=" ",
+        reader="none",
+        exemplars=(),
+        stop=("\n",),
+        source="socratic",
+        target="next_question",
+    )
+)
+
+SOLVE = register(
+    PromptKind(
+        name="solve",
+        code=7,
+        instruction="Answer the last sub-question of the math word problem in one sentence, showing the calculation.",
+        label="Answer:",
+        lead=" ",
+        reader="extract",
+        exemplars=(),
+        stop=("\n",),
+        source="socratic",
+        target="step_answer",
     )
 )

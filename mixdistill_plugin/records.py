@@ -40,7 +40,8 @@ class Question(BaseModel):
     """A problem with its gold answer, as every command sees it.
 
     ``annotation`` is the dataset's own worked solution where it has one (SVAMP ``Equation``,
-    GSM8K solution text); the ``gold`` teacher turns it into rationales.
+    GSM8K solution text), ``decomposition`` its Socratic one (GSM8K's ``socratic`` configuration);
+    the ``gold`` teacher turns them into rationales.
     """
 
     id: str
@@ -48,6 +49,7 @@ class Question(BaseModel):
     answer: float
     source: str
     annotation: str | None = None
+    decomposition: str | None = None
 
     _gold = field_validator("answer", mode="before")(_gold_number)
 

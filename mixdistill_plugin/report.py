@@ -21,7 +21,10 @@ from mixdistill_plugin.jsonl import numbered_lines, parse_line, write_atomic
 from mixdistill_plugin.scoring import METRICS, paths_by_question, score_answers, summarize
 
 _SAMPLES = re.compile(r"samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
-COLUMNS = {"cot_acc": "CoT", "pot_acc": "PoT", "cot_maj": "CoT maj@k", "pot_maj": "PoT maj@k", "mixed_maj": "Mixed maj@k"}
+COLUMNS = {"cot_acc": "CoT", "pot_acc": "PoT", "cot_maj": "CoT maj@k", "pot_maj": "PoT maj@k", "mixed_maj": "Mixed maj@k",
+           "predict_acc": "Direct", "predict_maj": "Direct maj@k", "socratic_acc": "Socratic"}
+PLOTTED = {"cot_maj": "tab:blue", "pot_maj": "tab:orange", "mixed_maj": "tab:green", "predict_maj": "tab:red",
+           "socratic_maj": "tab:purple"}
 
 
 @dataclass
@@ -35,12 +38,12 @@ class Evaluation:
 
     @property
     def k(self) -> int:
-        return max((len(q[kind]) for q in self.questions.values() for kind in ("cot", "pot")), default=0)
+        return max((len(paths) for q in self.questions.values() for paths in q["paths"].values()), default=0)
 
     def accuracy(self, metric: str, paths: int | None = None) -> float | None:
         """Percent correct for ``metric`` using the first ``paths`` paths of each kind (all by default)."""
-        return summarize([score_answers(q["gold"], q["cot"][:paths], q["pot"][:paths])
-                          for q in self.questions.values()])[metric]
+        return summarize([score_answers(q["gold"], {kind: a[:paths] for kind, a in q["paths"].items()})
+                          for q in self.questions.values()], [metric])[metric]
 
 
 def _answer(logged) -> float | None:
@@ -89,10 +92,12 @@ def teacher_table(runs: Sequence[Path]) -> list[str]:
 
 
 def accuracy_table(evaluations: Sequence[Evaluation]) -> list[str]:
-    lines = ["| run | student | task | questions | k | " + " | ".join(COLUMNS.values()) + " |",
-             "| --- | --- | --- | ---: | ---: | " + " | ".join("---:" for _ in COLUMNS) + " |"]
+    """One row per evaluation; the columns of :data:`COLUMNS` that any evaluation has."""
+    metrics = [m for m in COLUMNS if any(ev.accuracy(m) is not None for ev in evaluations)] or list(METRICS)
+    lines = ["| run | student | task | questions | k | " + " | ".join(COLUMNS[m] for m in metrics) + " |",
+             "| --- | --- | --- | ---: | ---: | " + " | ".join("---:" for _ in metrics) + " |"]
     for ev in evaluations:
-        cells = " | ".join(_pct(ev.accuracy(m)) for m in METRICS)
+        cells = " | ".join(_pct(ev.accuracy(m)) for m in metrics)
         lines.append(f"| {ev.run} | {ev.student} | {ev.task} | {len(ev.questions)} | {ev.k} | {cells} |")
     return lines
 
@@ -105,16 +110,15 @@ def plot(evaluations: Sequence[Evaluation], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
-    colors = {"cot_maj": "tab:blue", "pot_maj": "tab:orange", "mixed_maj": "tab:green"}
     styles = ["-", "--", ":", "-."]
     labels = sorted({(ev.run, ev.student) for ev in evaluations})
     for ev in evaluations:
         style = styles[labels.index((ev.run, ev.student)) % len(styles)]
         xs = list(range(1, ev.k + 1))
-        for metric, color in colors.items():
+        for metric, color in PLOTTED.items():
             ys = [ev.accuracy(metric, n) for n in xs]
             if xs and all(y is not None for y in ys):
-                name = COLUMNS[metric].replace(" maj@k", "")
+                name = metric.removesuffix("_maj")
                 ax.plot(xs, ys, style, color=color, marker="o", label=f"{ev.run}/{ev.student} {ev.task}: {name}")
     ax.set_xticks(range(1, max((ev.k for ev in evaluations), default=1) + 1))
     ax.set_ylim(-2, 102)
@@ -137,7 +141,7 @@ def write_report(runs: Sequence[Path], out: Path) -> str:
     text = "\n".join(
         ["# mixdistill report", "", "## Teacher data", "", *teacher_table(runs), "",
          "## Student accuracy (%)", "",
-         "CoT / PoT: the first sampled path. maj@k: majority over k paths of the kind; Mixed: over k CoT + k PoT.",
+         "CoT / PoT / Direct / Socratic: the first path. maj@k: majority over k paths of the kind; Mixed: over k CoT + k PoT.",
          "", *accuracy_table(evaluations), "", "![accuracy against sampled paths](report.png)", ""]
     )
     write_atomic(out / "report.md", text)

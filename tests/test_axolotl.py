@@ -57,6 +57,15 @@ def prepared_rows(tmp: Path) -> list[dict]:
     return list(datasets.load_from_disk(str(folder)))
 
 
+def as_batch(records: list[dict]) -> dict[str, list]:
+    """Records as the column batch Axolotl's batched map hands the strategy."""
+    return {key: [r[key] for r in records] for key in records[0]}
+
+
+def unbatch(columns: dict[str, list]) -> list[dict]:
+    return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+
 def split_example(row: dict, tokenizer) -> tuple[str, str]:
     """(the masked prompt, the trained part) of a prepared row, decoded."""
     n_prompt = next(i for i, label in enumerate(row["labels"]) if label != -100)
@@ -165,7 +174,7 @@ def test_weighted_loss_is_the_specified_weighted_sum(smollm2):
     model = AutoModelForCausalLM.from_pretrained(smollm2).eval()
     strategy = MixDistillStrategy(tokenizer, train_on_inputs=False, sequence_len=512, prompt_format="plain",
                                   kinds=None, kind_codes=True)
-    features = [strategy.tokenize_prompt(dict(r)) for r in RECORDS]
+    features = unbatch(strategy.tokenize_prompt(as_batch(RECORDS)))
     collator = DataCollatorForSeq2Seq(tokenizer, padding=True, return_tensors="pt")
     plain = collator([{k: v for k, v in f.items() if k != KIND_COLUMN} for f in features])
     unweighted = KindCodes(collator, weighted=False)([dict(f) for f in features])
@@ -262,6 +271,94 @@ def test_formatter_without_the_plugin_makes_plain_axolotl_rows(smollm2):
     bare = load(tokenizer, DictDefault({"sequence_len": 256, "train_on_inputs": False}))
     with_plugin = load(tokenizer, DictDefault({"sequence_len": 256, "train_on_inputs": False,
                                                "plugins": ["mixdistill_plugin.axolotl_plugin.MixDistillPlugin"]}))
-    row = bare.tokenize_prompt(dict(RECORDS[0]))
+    (row,) = unbatch(bare.tokenize_prompt(as_batch(RECORDS[:1])))
     assert set(row) == {"input_ids", "attention_mask", "labels"}
-    assert with_plugin.tokenize_prompt(dict(RECORDS[0]))[KIND_COLUMN] == 1
+    assert with_plugin.tokenize_prompt(as_batch(RECORDS[:1]))[KIND_COLUMN] == [1]
+
+
+SOCRATIC_RECORD = {"id": "c", "question": RECORDS[0]["question"], "answer": 7.0, "kind": "socratic", "teacher": "gold",
+                   "rationale": "How many red pens? ** She has 3 red pens.\nHow many pens in all? ** She has 3 + 4 = 7 pens."}
+
+
+def test_step_by_step_preprocess_yields_predict_and_explain_per_cot_record(smollm2, tmp_path):
+    """Plain format: each CoT record -> predict (answer) and explain (rationale); PoT records -> nothing."""
+    from transformers import AutoTokenizer
+
+    from mixdistill_plugin.lm_eval_adapter import doc_to_text
+
+    config = write_config(tmp_path, smollm2, RECORDS, mixdistill_prompt_format="plain",
+                          mixdistill_kinds=["predict", "explain"])
+    proc = axolotl("preprocess", config, "--no-download")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    bos = tokenizer.bos_token if tokenizer("x")["input_ids"][0] == tokenizer.bos_token_id else ""
+    prepared = prepared_rows(tmp_path)
+    cot = [r for r in RECORDS if r["kind"] == "cot"]
+    expected = [(kind, record) for record in cot for kind in ("predict", "explain")]
+    assert [row["mixdistill_kind"] for row in prepared] == [3, 4, 3, 4]
+    for (kind, record), row in zip(expected, prepared):
+        prompt, trained = split_example(row, tokenizer)
+        assert prompt == bos + doc_to_text({"kind": kind, "question": record["question"]})  # = the svamp_direct prompt
+        target = "7" if record["answer"] == 7.0 else "30"
+        assert trained == (f" {target}" if kind == "predict" else " " + record["rationale"]) + tokenizer.eos_token
+
+
+def test_socratic_preprocess_yields_both_roles_with_the_loops_prompts(smollm2, tmp_path):
+    """Chat format: decomposer rows (each sub-question, then the stop line) and solver rows (each
+    answer); the prompts are those the inference loop renders, byte for byte."""
+    from transformers import AutoTokenizer
+
+    from mixdistill_plugin.prompts import chat_messages
+    from mixdistill_plugin.records import TrainRecord
+    from mixdistill_plugin.socratic import DONE, run
+
+    config = write_config(tmp_path, smollm2, [SOCRATIC_RECORD, RECORDS[0]], mixdistill_kinds=["decompose", "solve"])
+    proc = axolotl("preprocess", config, "--no-download")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    prepared = [split_example(row, tokenizer) for row in prepared_rows(tmp_path)]
+    eot = tokenizer.eos_token + "\n"
+    assert [trained for _, trained in prepared] == [
+        "How many red pens?" + eot, "How many pens in all?" + eot, DONE + eot,
+        "She has 3 red pens." + eot, "She has 3 + 4 = 7 pens." + eot]
+    trained_on = {prompt: trained.removesuffix(eot) for prompt, trained in prepared}
+
+    def student(kind: str, questions: list[str]) -> list[str]:  # renders as `mixdistill socratic` does
+        prompts = [tokenizer.apply_chat_template(chat_messages(kind, q), tokenize=False, add_generation_prompt=True)
+                   for q in questions]
+        return [trained_on[p] for p in prompts]  # KeyError if the loop asked a prompt not trained on
+
+    (trace,) = run([SOCRATIC_RECORD["question"]], student)
+    assert trace.ended == "done" and trace.answer == 7.0
+    assert len(TrainRecord.model_validate(SOCRATIC_RECORD).rationale.splitlines()) == len(trace.steps)
+
+
+def test_kind_normalised_loss_is_step_by_steps_weighted_sum(smollm2):
+    """a * mean CE(predict tokens) + (1 - a) * mean CE(explain tokens), divided by accumulation."""
+    import torch
+    import torch.nn.functional as F
+    from axolotl.utils.collators import DataCollatorForSeq2Seq
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from mixdistill_plugin.axolotl_plugin.loss import KindCodes, KindWeightedLoss, weight_table
+    from mixdistill_plugin.formatter import KIND_COLUMN, MixDistillStrategy
+
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    model = AutoModelForCausalLM.from_pretrained(smollm2).eval()
+    strategy = MixDistillStrategy(tokenizer, train_on_inputs=False, sequence_len=512, prompt_format="plain",
+                                  kinds=["predict", "explain"], kind_codes=True)
+    features = unbatch(strategy.tokenize_prompt(as_batch(RECORDS)))
+    batch = KindCodes(DataCollatorForSeq2Seq(tokenizer, padding=True, return_tensors="pt"), weighted=True)(features)
+    kinds, labels = batch.pop(KIND_COLUMN), batch["labels"]
+    with torch.no_grad():
+        outputs = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    shift_labels, shift_kinds = labels[:, 1:], kinds[:, 1:]
+    logits = outputs.logits[:, :-1].float()
+    ce = F.cross_entropy(logits.reshape(-1, logits.size(-1)), shift_labels.reshape(-1), ignore_index=-100,
+                         reduction="none").view_as(shift_labels)
+    mean = {code: ce[(shift_kinds == code) & (shift_labels != -100)].mean() for code in (3, 4)}
+    for a, accumulation in ((0.5, 1), (0.8, 1), (0.5, 4)):
+        loss_fn = KindWeightedLoss(weight_table({"predict": a, "explain": 1 - a}), "kind")
+        loss_fn.kinds, loss_fn.accumulation = kinds, accumulation
+        expected = (a * mean[3] + (1 - a) * mean[4]) / accumulation
+        assert loss_fn(outputs, labels).item() == pytest.approx(expected.item(), rel=1e-5)

@@ -25,7 +25,9 @@ from mixdistill_plugin.lm_eval_adapter import (
     pot_maj,
     process_results,
 )
+from mixdistill_plugin.answers import answers_equal, extract_answer
 from mixdistill_plugin.prompts import get_kind, prompt_text
+from mixdistill_plugin.voting import majority_vote
 
 TASKS = {
     "svamp_cot": ["cot_acc", "cot_maj"],
@@ -36,6 +38,8 @@ TASKS = {
     "gsm8k_md_pot": ["pot_acc", "pot_maj"],
     "gsm8k_md_mixed": ["cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj"],
     "gsm8k_md_greedy": ["cot_acc", "pot_acc"],
+    "svamp_direct": ["predict_acc", "predict_maj"],
+    "gsm8k_md_direct": ["predict_acc", "predict_maj"],
 }
 AGGREGATIONS = {"cot_acc": cot_acc, "pot_acc": pot_acc, "cot_maj": cot_maj, "pot_maj": pot_maj, "mixed_maj": mixed_maj}
 
@@ -97,6 +101,22 @@ def test_real_run_scores_equal_mixdistill_score(lm_eval_run, tmp_path):
         scored = json.loads(CliRunner().invoke(main, ["score", str(preds), "--json"]).output)
         for metric in TASKS[task]:
             assert scored[metric] == pytest.approx(100 * results[task][f"{metric},paths"], abs=1e-9), (task, metric)
+
+
+@pytest.mark.slow
+def test_direct_answer_tasks_score_the_answer_alone(lm_eval_run):
+    """Distilling step-by-step's student: no rationale asked for, one line read, first path and maj@k."""
+    results, samples = lm_eval_run
+    for task in ("svamp_direct", "gsm8k_md_direct"):
+        first, majority = [], []
+        for sample in samples[task]:
+            assert sample["arguments"]["gen_args_0"]["arg_1"]["until"] == list(get_kind("predict").stop)
+            assert all("\n" not in text for text in sample["resps"][0])
+            answers = [extract_answer(text) for text in sample["resps"][0]]
+            first.append(answers_equal(answers[0], sample["doc"]["answer"]))
+            majority.append(answers_equal(majority_vote(answers).answer, sample["doc"]["answer"]))
+        assert results[task]["predict_acc,paths"] == pytest.approx(sum(first) / len(first))
+        assert results[task]["predict_maj,paths"] == pytest.approx(sum(majority) / len(majority))
 
 
 @pytest.mark.slow

@@ -6,6 +6,12 @@ per-kind loss weights (see :mod:`.args`).
     mixdistill_prompt_format: plain
     mixdistill_loss_weights: {cot: 1.0, pot: 1.0}
 
+Distilling step-by-step (one CoT record, two examples, ``a * label_loss + (1 - a) * rationale_loss``)::
+
+    mixdistill_kinds: [predict, explain]
+    mixdistill_loss_weights: {predict: 0.5, explain: 0.5}
+    mixdistill_loss_normalization: kind
+
 Weights are applied in the training loss, per token by the kind of its record, never by
 duplicating rows. When every weight is 1.0 the plugin changes nothing in training: its collator
 wrapper only drops the kind codes the formatter adds to each row.
@@ -18,7 +24,7 @@ from axolotl.integrations.base import BasePlugin
 
 def _weighted(cfg) -> bool:
     weights = cfg.get("mixdistill_loss_weights") or {}
-    return any(w != 1.0 for w in weights.values())
+    return any(w != 1.0 for w in weights.values()) or cfg.get("mixdistill_loss_normalization") == "kind"
 
 
 class MixDistillPlugin(BasePlugin):
@@ -37,7 +43,8 @@ class MixDistillPlugin(BasePlugin):
 
         weighted = _weighted(cfg)
         if weighted:
-            trainer.compute_loss_func = KindWeightedLoss(weight_table(cfg["mixdistill_loss_weights"]))
+            trainer.compute_loss_func = KindWeightedLoss(weight_table(cfg.get("mixdistill_loss_weights") or {}),
+                                                         cfg.get("mixdistill_loss_normalization") or "token")
         trainer.data_collator = KindCodes(trainer.data_collator, weighted)
         if getattr(trainer, "eval_data_collator", None) is not None:
             trainer.eval_data_collator = KindCodes(trainer.eval_data_collator, weighted)

@@ -19,17 +19,23 @@ def _check_kinds(kinds: list[str] | None, option: str) -> None:
 class MixDistillArgs(BaseModel):
     """Options of ``plugins: [mixdistill_plugin.axolotl_plugin.MixDistillPlugin]``.
 
-    - ``mixdistill_kinds``: train only on records of these kinds (default: every kind in the data).
+    - ``mixdistill_kinds``: the prompt kinds to train (default: each record's own kind). A record
+      trains the listed kinds made from it: ``[cot, pot]`` Mixed Distillation, ``[cot]`` CoT only,
+      ``[predict, explain]`` Distilling step-by-step from CoT records, ``[decompose, solve]``
+      Socratic CoT from socratic records (see :mod:`mixdistill_plugin.training`).
     - ``mixdistill_prompt_format``: ``plain`` (base models) or ``chat`` (the tokenizer's template).
     - ``mixdistill_loss_weights``: per-kind weights of the token loss, e.g. ``{cot: 1.0, pot: 1.0}``;
       kinds left out weigh 1.0, weights of kinds not trained are unused. All 1.0 (the default) is plain Axolotl training. The loss is
-      ``sum(weight[kind of token] * token loss) / number of trained tokens``, so with a step-by-step
-      ``{label: a, rationale: 1 - a}`` it is the token-level ``a * label_loss + (1 - a) * rationale_loss``.
+      ``sum(weight[kind of token] * token loss) / number of trained tokens``.
+    - ``mixdistill_loss_normalization``: ``token`` (the above) or ``kind``: ``sum of weight[kind] *
+      mean token loss of the kind``, so ``{predict: a, explain: 1 - a}`` is Distilling
+      step-by-step's ``a * label_loss + (1 - a) * rationale_loss`` however short the labels are.
     """
 
     mixdistill_kinds: list[str] | None = Field(default=None, min_length=1)
     mixdistill_prompt_format: Literal["plain", "chat"] = "plain"
     mixdistill_loss_weights: dict[str, float] | None = None
+    mixdistill_loss_normalization: Literal["token", "kind"] = "token"
 
     @field_validator("mixdistill_kinds")
     @classmethod

@@ -21,15 +21,21 @@ def weight_table(weights: dict[str, float]) -> torch.Tensor:
 
 
 class KindWeightedLoss:
-    """``sum(w[kind] * token cross-entropy) / num_items_in_batch`` over the shifted labels.
+    """The weighted causal-LM loss over the shifted labels, normalised per token or per kind.
 
-    With every weight 1.0 it is the causal-LM loss transformers computes (same shift, same
-    reduction over the trained tokens of the whole accumulated batch).
+    - ``token``: ``sum(w[kind] * token cross-entropy) / num_items_in_batch``. With every weight 1.0
+      it is the loss transformers computes (same shift, same reduction over the trained tokens of
+      the whole accumulated batch).
+    - ``kind``: ``sum over kinds of w[kind] * mean cross-entropy of that kind's tokens`` in the
+      micro-batch, divided by the accumulation steps: Distilling step-by-step's
+      ``a * label_loss + (1 - a) * rationale_loss``, whatever the lengths of labels and rationales.
     """
 
-    def __init__(self, table: torch.Tensor) -> None:
+    def __init__(self, table: torch.Tensor, normalization: str = "token") -> None:
         self.table = table
+        self.normalization = normalization
         self.kinds: torch.Tensor | None = None
+        self.accumulation = 1
 
     def __call__(self, outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
@@ -38,8 +44,12 @@ class KindWeightedLoss:
         shift_kinds = self.kinds[:, 1:].to(logits.device)
         token_loss = F.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
                                      ignore_index=-100, reduction="none")
-        weights = self.table.to(logits.device)[shift_kinds.reshape(-1)]
-        total = (token_loss * weights).sum()
+        table, kinds = self.table.to(logits.device), shift_kinds.reshape(-1)
+        if self.normalization == "kind":
+            trained = shift_labels.reshape(-1) != -100
+            means = [table[code] * token_loss[trained & (kinds == code)].mean() for code in kinds[trained].unique()]
+            return torch.stack(means).sum() / self.accumulation if means else token_loss.sum() * 0
+        total = (token_loss * table[kinds]).sum()
         count = num_items_in_batch if num_items_in_batch is not None else (shift_labels != -100).sum()
         return total / count
 
@@ -56,6 +66,7 @@ class KindWeightedTrainer(AxolotlTrainer):
         kinds = inputs.pop(KIND_COLUMN)
         if isinstance(self.compute_loss_func, KindWeightedLoss):
             self.compute_loss_func.kinds = kinds
+            self.compute_loss_func.accumulation = getattr(self, "current_gradient_accumulation_steps", 1) or 1
         return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from mixdistill_plugin.recipes import RECIPES
+
 
 @click.command(name="axolotl-config")
 @click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -15,10 +17,12 @@ import click
               help="Where Axolotl writes the trained adapter or model.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The config to write.")
 @click.option("--base-model", help="Replace base_model.")
+@click.option("--recipe", type=click.Choice(list(RECIPES)),
+              help="Set the plugin's kinds and loss for a recipe (see mixdistill_plugin/recipes.py).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help="Set a top-level key (VALUE is read as YAML), e.g. --set max_steps=10.")
 def axolotl_config(template: Path, data: Path, output_dir: Path, out: Path, base_model: str | None,
-                   settings: tuple[str, ...]) -> None:
+                   recipe: str | None, settings: tuple[str, ...]) -> None:
     """Write TEMPLATE with its dataset, output and prepared-data paths (and more) replaced.
 
     The prepared dataset goes beside the output (OUTPUT_DIR-prepared), so a new run never reuses
@@ -34,6 +38,8 @@ def axolotl_config(template: Path, data: Path, output_dir: Path, out: Path, base
     config["dataset_prepared_path"] = f"{output_dir}-prepared"
     if base_model:
         config["base_model"] = base_model
+    if recipe:
+        config.update(RECIPES[recipe].axolotl_settings())
     for setting in settings:
         key, sep, value = setting.partition("=")
         if not sep or not key:

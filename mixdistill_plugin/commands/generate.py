@@ -48,6 +48,8 @@ def _filter_options(f):
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="hf: prompts per batch.")
 @click.option("--cot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="CoT rationales per question.")
 @click.option("--pot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="PoT programs per question.")
+@click.option("--socratic-samples", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Socratic decompositions (sub-question ** answer lines) per question.")
 @click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(min=0))
 @click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", type=int, help="Sampling seed, where the backend supports one.")
@@ -58,12 +60,13 @@ def _filter_options(f):
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def generate(dataset, split, limit, data_dir, question_field, answer_field, id_field, skip_bad_rows, teacher, model,
-             base_url, concurrency, retries, request_timeout, batch_size, cot_samples, pot_samples, temperature,
+             base_url, concurrency, retries, request_timeout, batch_size, cot_samples, pot_samples,
+             socratic_samples, temperature,
              max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
-    """Ask a teacher for CoT rationales and PoT programs, keep the correct ones.
+    """Ask a teacher for CoT rationales and PoT programs (and Socratic decompositions), keep the correct ones.
 
     Every completion is checked against the gold answer (CoT answers extracted, programs run in
-    the sandboxed executor) and appended to OUT/raw.jsonl; the correct ones, deduplicated, form
+    the sandboxed executor, a decomposition's last step read) and appended to OUT/raw.jsonl; the correct ones, deduplicated, form
     OUT/train.jsonl, the input of the Axolotl formatter. Run the same command again to resume.
 
     \b
@@ -77,12 +80,12 @@ def generate(dataset, split, limit, data_dir, question_field, answer_field, id_f
     from mixdistill_plugin.jsonl import InputError
     from mixdistill_plugin.teachers import TeacherUnavailable, make_teacher
 
-    if teacher == "gold" and (cot_samples > 1 or pot_samples > 1):
+    samples = {k: n for k, n in (("cot", cot_samples), ("pot", pot_samples), ("socratic", socratic_samples)) if n > 0}
+    if teacher == "gold" and any(n > 1 for n in samples.values()):
         click.echo("gold teacher: one rationale per kind (the annotation gives only one)", err=True)
-        cot_samples, pot_samples = min(cot_samples, 1), min(pot_samples, 1)
-    samples = {k: n for k, n in (("cot", cot_samples), ("pot", pot_samples)) if n > 0}
+        samples = {k: 1 for k in samples}
     if not samples:
-        raise click.UsageError("nothing to ask: --cot-samples and --pot-samples are both 0")
+        raise click.UsageError("nothing to ask: --cot-samples, --pot-samples and --socratic-samples are all 0")
     try:
         questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit,
                                             question_field=question_field, answer_field=answer_field,
@@ -179,10 +182,10 @@ def _run(questions, backend, config, files, tolerance, timeout, max_per_question
 def _summary(stats: dict, files) -> None:
     click.echo(f"{stats['questions']} questions, {stats['completions']} completions"
                + (f", {stats['request_errors']} failed requests (asked again on resume)" if stats["request_errors"] else ""))
-    click.echo(f"{'kind':<6}{'completions':>12}{'correct':>9}{'yield':>8}{'kept':>7}{'coverage':>10}")
+    click.echo(f"{'kind':<9}{'completions':>12}{'correct':>9}{'yield':>8}{'kept':>7}{'coverage':>10}")
     for kind, k in stats["kinds"].items():
         pct = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
-        click.echo(f"{kind:<6}{k['completions']:>12}{k['correct']:>9}{pct(k['yield']):>8}{k['kept']:>7}{pct(k['coverage']):>10}")
+        click.echo(f"{kind:<9}{k['completions']:>12}{k['correct']:>9}{pct(k['yield']):>8}{k['kept']:>7}{pct(k['coverage']):>10}")
     run = stats.get("run", {})
     click.echo(f"tokens: {stats['prompt_tokens']} prompt, {stats['completion_tokens']} completion; "
                f"this run: {run.get('requests', 0)} requests in {run.get('wall_seconds', 0):.1f}s"

@@ -72,11 +72,11 @@ def _detail(item, score, executed) -> dict:
     return {
         "id": item.id,
         "gold": item.answer,
-        "cot": [{"answer": a, "shown": format_answer(a)} for a in score.cot_answers],
+        "cot": [{"answer": a, "shown": format_answer(a)} for a in score.paths("cot")],
         "pot": [asdict(o) for o in executed],
         "votes": {
             kind: {"answer": v.answer, "votes": v.votes, "valid": v.valid, "agreement": v.agreement}
-            for kind, v in (("cot", score.cot_vote), ("pot", score.pot_vote), ("mixed", score.mixed_vote))
+            for kind, v in ((kind, score.vote(kind)) for kind in ("cot", "pot", "mixed"))
         },
         "correct": {metric: score.correct(metric) for metric in METRICS},
     }

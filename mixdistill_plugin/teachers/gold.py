@@ -9,6 +9,10 @@ The offline default of ``make distill`` and the literature's "human rationale" b
   ``a op b = c`` equations the markup missed) as a multi-line program, each step a variable,
   later steps naming earlier steps where they reuse their values, ``ans`` the step whose value
   the solution's ``#### N`` states (else the last step).
+- Socratic (``socratic`` kind): GSM8K's own decomposition (``sub-question ** step`` lines, markup
+  and ``#### N`` removed) where the dataset has one; for SVAMP, one step per operation of the
+  ``Equation``, the last step asking the problem's own question (``How much is 4 - 2? ** 4 - 2 = 2.``
+  then ``How many ...? ** 2 + 3 = 5.``): a mechanical decomposition, not a teacher's.
 
 A rationale is a rationale like any other: the generator checks it against the gold answer and
 drops it when it is wrong (algebra in prose, for example, has no chain to run).
@@ -30,6 +34,7 @@ _NUM = r"\d[\d,]*\.?\d*|\.\d+"
 _PLAIN_EQ = re.compile(rf"((?:\(\s*)*(?:{_NUM})(?:\s*\)*\s*[-+*/]\s*\(*\s*(?:{_NUM}))+\s*\)*)\s*=\s*(-?(?:{_NUM}))")
 _WORD_OPERATORS = (("plus", "+"), ("minus", "-"), ("times", "*"), ("multiplied by", "*"), ("divided by", "/"),
                    ("equals", "="), ("is equal to", "="))
+_ASKED = re.compile(r"\b(?:How|What|Which|Who|Find)\b[^.!?]*\?")
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 
@@ -43,10 +48,14 @@ class GoldTeacher:
 
 
 def gold_rationale(question: Question, kind: str) -> str | None:
-    """The rationale of ``kind`` (``cot`` or ``pot``) that the dataset's annotation gives, if any."""
+    """The rationale of ``kind`` (``cot``, ``pot`` or ``socratic``) the dataset's annotations give, if any."""
     note = question.annotation
-    if not note or kind not in ("cot", "pot"):
+    if kind == "socratic" and question.decomposition:
+        return _gsm8k_socratic(question.decomposition)
+    if not note or kind not in ("cot", "pot", "socratic"):
         return None
+    if kind == "socratic":
+        return _svamp_socratic(question.question, note) if question.source == "svamp" else None
     if question.source == "svamp":
         return _svamp_cot(note, question.answer) if kind == "cot" else f"ans = {_svamp_expression(note)}"
     if "####" in note:
@@ -64,8 +73,9 @@ def _svamp_expression(equation: str) -> str:
     return re.sub(r"\b(\d+)\.0\b", r"\1", ast.unparse(tree))
 
 
-def _svamp_cot(equation: str, gold: float) -> str:
-    steps: list[str] = []
+def _svamp_steps(equation: str) -> list[tuple[str, str]]:
+    """``(calculation, result)`` for each operation of a SVAMP equation, innermost first."""
+    steps: list[tuple[str, str]] = []
 
     def walk(node: ast.AST) -> Fraction:
         if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
@@ -73,12 +83,33 @@ def _svamp_cot(equation: str, gold: float) -> str:
             value = {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right}.get(
                 type(node.op), left / right if right else Fraction(0)
             )
-            steps.append(f"{_show(left)} {_OPS[type(node.op)]} {_show(right)} = {_show(value)}.")
+            steps.append((f"{_show(left)} {_OPS[type(node.op)]} {_show(right)}", _show(value)))
             return value
         return Fraction(str(ast.literal_eval(node)))
 
     walk(ast.parse(equation.strip(), mode="eval").body)
+    return steps
+
+
+def _svamp_cot(equation: str, gold: float) -> str:
+    steps = [f"{calculation} = {result}." for calculation, result in _svamp_steps(equation)]
     return " ".join(steps + [f"The answer is {format_answer(gold)}."])
+
+
+def _svamp_socratic(problem: str, equation: str) -> str | None:
+    steps = _svamp_steps(equation)
+    if not steps:
+        return None
+    questions = _ASKED.findall(problem)
+    asked = questions[-1] if questions else re.split(r"(?<=[.!?])\s+", problem.strip())[-1]
+    lines = [f"How much is {calculation}? ** {calculation} = {result}." for calculation, result in steps[:-1]]
+    calculation, result = steps[-1]
+    return "\n".join(lines + [f"{asked} ** {calculation} = {result}."])
+
+
+def _gsm8k_socratic(decomposition: str) -> str:
+    body = decomposition.rpartition("####")[0] if "####" in decomposition else decomposition
+    return "\n".join(_CALC.sub("", line).strip() for line in body.splitlines() if line.strip())
 
 
 def _show(value: Fraction) -> str:

@@ -1,0 +1,100 @@
+"""``mixdistill socratic``: run a Socratic CoT student (decomposer and solver in turn) and score it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option("--model", "model_name", default="hf", show_default=True,
+              help="An lm-eval model backend (hf, vllm, local-completions, ...), as for `lm_eval --model`.")
+@click.option("--model_args", "--model-args", "model_args", required=True,
+              help="As for lm_eval, e.g. pretrained=models/base,peft=runs/socratic/student.")
+@click.option("--dataset", default="svamp", show_default=True, help="svamp, gsm8k or a file (as for generate).")
+@click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="A folder laid out like shared/data [default: $MIXDISTILL_DATA_DIR, else the hub].")
+@click.option("--max-steps", default=8, show_default=True, type=click.IntRange(min=1),
+              help="Sub-questions per problem at most (the loop ends earlier when the decomposer stops).")
+@click.option("--max-gen-toks", default=64, show_default=True, type=click.IntRange(min=1),
+              help="Tokens per sub-question and per answer.")
+@click.option("--batch_size", "--batch-size", "batch_size", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--device", help="As for lm_eval (cuda, cuda:0, cpu) [default: cuda when available, else cpu].")
+@click.option("--apply_chat_template", "--apply-chat-template", "chat", is_flag=True,
+              help="Wrap each prompt in the model's chat template (as lm_eval --apply_chat_template).")
+@click.option("--output_path", "--output-path", "output_path", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Writes results_<time>.json and samples_<dataset>_socratic_<time>.jsonl (lm-eval's layout).")
+@click.option("--log-steps/--no-log-steps", default=True, show_default=True, help="Print every step as it is made.")
+def socratic(model_name: str, model_args: str, dataset: str, split: str, limit: int | None, data_dir: Path | None,
+             max_steps: int, max_gen_toks: int, batch_size: int, device: str | None, chat: bool, output_path: Path,
+             log_steps: bool) -> None:
+    """Answer each question with the decomposer and solver roles in turn, greedy, and score it.
+
+    Each round asks every open question's decomposer for the next sub-question (in one batch),
+    then the solver for its answer; a question ends when its decomposer writes "No more
+    sub-questions." or after --max-steps. The answer is the last step's. Prompts are the
+    registry's `decompose` and `solve` kinds, rendered as in training; generation goes through
+    lm-eval's model backends, so a student runs here exactly as under `mixdistill eval`.
+
+    \b
+    mixdistill socratic --model_args pretrained=M,peft=runs/socratic/student --dataset svamp \\
+        --limit 30 --apply_chat_template --output_path runs/socratic/eval/distilled
+
+    The samples file has lm-eval's layout, so `mixdistill report` shows socratic_acc beside the
+    other recipes' metrics.
+    """
+    from lm_eval.api.instance import Instance
+    from lm_eval.api.registry import get_model
+
+    from mixdistill_plugin.data import DataUnavailable, load_questions
+    from mixdistill_plugin.jsonl import write_atomic, write_jsonl_atomic
+    from mixdistill_plugin.prompts import chat_messages, get_kind, prompt_text
+    from mixdistill_plugin.scoring import score_answers, summarize
+    from mixdistill_plugin.socratic import format_steps, run
+
+    try:
+        questions, _ = load_questions(dataset, split, data_dir=data_dir, limit=limit)
+    except DataUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    if device is None:
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    lm = get_model(model_name).create_from_arg_string(model_args, {"batch_size": batch_size, "device": device})
+
+    def generate(kind: str, texts: list[str]) -> list[str]:
+        prompts = [lm.apply_chat_template(chat_messages(kind, t)) if chat else prompt_text(kind, t) for t in texts]
+        gen = {"until": list(get_kind(kind).stop), "do_sample": False, "max_gen_toks": max_gen_toks}
+        requests = [Instance("generate_until", {}, (p, gen), i) for i, p in enumerate(prompts)]
+        return lm.generate_until(requests, disable_tqdm=True) if requests else []
+
+    def show(index: int, trace) -> None:
+        step = trace.steps[-1]
+        click.echo(f"[{questions[index].id} step {len(trace.steps)}] {step.question} -> {step.answer}", err=True)
+
+    traces = run([q.question for q in questions], generate, max_steps, show if log_steps else None)
+    task = f"{Path(dataset).stem}_socratic"
+    scores = [score_answers(q.answer, {"socratic": [t.answer]}) for q, t in zip(questions, traces)]
+    summary = summarize(scores, ["socratic_acc"])
+    stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S.%f")
+    output_path.mkdir(parents=True, exist_ok=True)
+    write_jsonl_atomic(output_path / f"samples_{task}_{stamp}.jsonl", (
+        {"doc_id": i, "doc": {"id": q.id, "question": q.question, "answer": q.answer, "kind": "socratic"},
+         "resps": [[format_steps(t.steps)]],
+         "filtered_resps": [[{"answer": t.answer, "outcome": "answer" if t.answer is not None else "no_answer",
+                              "detail": f"{len(t.steps)} steps, ended: {t.ended}"}]],
+         "steps": [{"question": s.question, "answer": s.answer} for s in t.steps], "ended": t.ended}
+        for i, (q, t) in enumerate(zip(questions, traces))))
+    results = {"results": {task: {"alias": task, "socratic_acc,paths": summary["socratic_acc"] / 100}},
+               "config": {"model": model_name, "model_args": model_args, "max_steps": max_steps,
+                          "max_gen_toks": max_gen_toks, "apply_chat_template": chat, "n": len(questions)}}
+    write_atomic(output_path / f"results_{stamp}.json", json.dumps(results, indent=2) + "\n")
+    ended = sum(t.ended == "done" for t in traces)
+    click.echo(f"{task}: {len(questions)} questions, socratic_acc {summary['socratic_acc']:.1f}%, "
+               f"{ended} ended by the decomposer, {len(traces) - ended} at --max-steps")
