@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from conftest import REPO, rows
 from mixdistill_plugin.cli import main
-from mixdistill_plugin.report import COLUMNS, load_evaluations
+from mixdistill_plugin.report import load_evaluations
+from mixdistill_plugin.scoring import METRICS
 
 SMALL = ["TRAIN_LIMIT=12", "QUESTIONS=3", "K=2", "MAX_GEN_TOKS=24", "AXOLOTL_SET=max_steps=2 micro_batch_size=2"]
 
@@ -37,7 +38,7 @@ def distilled_run(smollm2, data, tmp_path_factory):
 def test_every_artefact_of_the_pipeline(distilled_run):
     run, output = distilled_run
     train = rows(run / "teacher" / "train.jsonl")
-    assert len(train) == 24 and {r["kind"] for r in train} == {"cot", "pot"}
+    assert len(train) == 36 and {r["kind"] for r in train} == {"cot", "pot", "socratic"}
     assert (run / "student" / "adapter_model.safetensors").stat().st_size > 100_000
     for student in ("base", "distilled"):
         (results,) = (run / "eval" / student).glob("*/results_*.json")
@@ -70,7 +71,7 @@ def test_report_numbers_equal_mixdistill_score(distilled_run, tmp_path):
         preds = tmp_path / f"{ev.student}.jsonl"
         preds.write_text("".join(json.dumps(i) + "\n" for i in items.values()))
         scored = json.loads(CliRunner().invoke(main, ["score", str(preds), "--json"]).output)
-        assert {m: ev.accuracy(m) for m in COLUMNS} == {m: scored[m] for m in COLUMNS}
+        assert {m: ev.accuracy(m) for m in METRICS} == {m: scored[m] for m in METRICS}
 
 
 @pytest.mark.slow
@@ -80,6 +81,57 @@ def test_a_finished_pipeline_is_not_redone(distilled_run, data):
     assert again.returncode == 0
     assert "axolotl train" not in again.stdout and "mixdistill generate" not in again.stdout
     assert "eval" not in "".join(line for line in again.stdout.splitlines() if line.startswith(".venv"))
+
+
+@pytest.fixture(scope="module")
+def recipe_runs(distilled_run, data, tmp_path_factory):
+    """Two more recipes on the same teacher data (gold, deterministic), at the same small scale."""
+    runs = {"mixed": distilled_run[0]}
+    for recipe in ("step_by_step", "socratic"):
+        run = tmp_path_factory.mktemp(recipe) / recipe
+        proc = make_distill(run, data, f"RECIPE={recipe}", "MAX_STEPS=2")
+        assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+        runs[recipe] = run
+    return runs
+
+
+@pytest.mark.slow
+def test_recipes_train_their_kinds_and_the_report_compares_them(recipe_runs, tmp_path):
+    import yaml
+
+    teacher = {recipe: (run / "teacher" / "train.jsonl").read_bytes() for recipe, run in recipe_runs.items()}
+    assert len(set(teacher.values())) == 1  # one teacher data set for every recipe
+    for recipe, kinds in (("step_by_step", ["predict", "explain"]), ("socratic", ["decompose", "solve"])):
+        config = yaml.safe_load((recipe_runs[recipe] / "axolotl.yml").read_text())
+        assert config["mixdistill_kinds"] == kinds
+        assert (recipe_runs[recipe] / "student" / "adapter_model.safetensors").exists()
+    assert yaml.safe_load((recipe_runs["step_by_step"] / "axolotl.yml").read_text())[
+        "mixdistill_loss_normalization"] == "kind"
+    result = CliRunner().invoke(main, ["report", *map(str, recipe_runs.values()), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| run | student | task |"))
+    assert lines[start].endswith("| CoT | PoT | CoT maj@k | PoT maj@k | Mixed maj@k | Direct | Direct maj@k | Socratic |")
+    table = {}
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        table[tuple(cells[:3])] = cells[5:]
+    assert set(table) == {(run, student, task) for run, task in (("run", "svamp_mixed"), ("step_by_step", "svamp_direct"),
+                                                                   ("socratic", "svamp_socratic"))
+                          for student in ("base", "distilled")}
+    for (_, _, task), cells in table.items():  # each run fills only its own metrics' columns
+        assert [c != "-" for c in cells] == {"svamp_mixed": [True] * 5 + [False] * 3,
+                                             "svamp_direct": [False] * 5 + [True, True, False],
+                                             "svamp_socratic": [False] * 7 + [True]}[task]
+    evaluations = {(e.run, e.student): e for run in recipe_runs.values() for e in load_evaluations(run)}
+    socratic = evaluations[("socratic", "distilled")]
+    assert socratic.k == 1 and len(socratic.questions) == 3
+    from PIL import Image
+
+    with Image.open(tmp_path / "report.png") as image:
+        assert image.size == (800, 500)
 
 
 def test_report_of_two_runs_side_by_side(tmp_path):

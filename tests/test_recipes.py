@@ -111,3 +111,41 @@ def test_gold_socratic_decompositions(data, tmp_path):
         assert steps[-1].question in record["question"] and steps[-1].question.endswith("?")
         assert answers_equal(final_answer(record["rationale"]), record["answer"])
     assert json.loads((out / "stats.json").read_text())["kinds"]["socratic"]["yield"] == 1.0
+
+
+def test_socratic_command_on_the_real_model(smollm2, data, tmp_path):
+    """Two SVAMP questions through `mixdistill socratic` on SmolLM2: it ends, logs every step, and
+    writes lm-eval-style results and samples whose score is the shared scoring's."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from mixdistill_plugin.report import load_evaluations
+
+    out = tmp_path / "run" / "eval" / "base"
+    cmd = [sys.executable, "-m", "mixdistill_plugin.cli", "socratic", "--model_args", f"pretrained={smollm2}",
+           "--dataset", "svamp", "--limit", "2", "--max-steps", "2", "--max-gen-toks", "24", "--data-dir", str(data),
+           "--output_path", str(out), "--solver_model_args", f"pretrained={smollm2}"]  # two students: same weights
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO,
+                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (samples_file,) = out.glob("samples_svamp_socratic_*.jsonl")
+    samples = rows(samples_file)
+    assert len(samples) == 2
+    for sample in samples:
+        steps = sample["steps"]
+        assert 1 <= len(steps) <= 2 and sample["ended"] in ("done", "max_steps")
+        if sample["ended"] == "max_steps":
+            assert len(steps) == 2
+        for n, step in enumerate(steps, start=1):  # each step logged as it was made
+            assert f"[{sample['doc']['id']} step {n}] {step['question']} -> {step['answer']}" in proc.stderr
+        (path,) = sample["filtered_resps"][0]
+        assert path["answer"] == final_answer(sample["resps"][0][0])
+    (results_file,) = out.glob("results_*.json")
+    results = json.loads(results_file.read_text())
+    assert results["config"]["solver_model_args"] == f"pretrained={smollm2}"
+    accuracy = results["results"]["svamp_socratic"]["socratic_acc,paths"]
+    correct = [answers_equal(s["filtered_resps"][0][0]["answer"], s["doc"]["answer"]) for s in samples]
+    assert accuracy == sum(correct) / 2
+    (evaluation,) = load_evaluations(tmp_path / "run")
+    assert evaluation.task == "svamp_socratic" and evaluation.accuracy("socratic_acc") == 100 * accuracy

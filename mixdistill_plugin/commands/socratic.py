@@ -14,6 +14,8 @@ import click
               help="An lm-eval model backend (hf, vllm, local-completions, ...), as for `lm_eval --model`.")
 @click.option("--model_args", "--model-args", "model_args", required=True,
               help="As for lm_eval, e.g. pretrained=models/base,peft=runs/socratic/student.")
+@click.option("--solver_model_args", "--solver-model-args", "solver_model_args",
+              help="A second student for the solver role (two-student Socratic CoT) [default: the same model].")
 @click.option("--dataset", default="svamp", show_default=True, help="svamp, gsm8k or a file (as for generate).")
 @click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
@@ -31,10 +33,13 @@ import click
               type=click.Path(file_okay=False, path_type=Path),
               help="Writes results_<time>.json and samples_<dataset>_socratic_<time>.jsonl (lm-eval's layout).")
 @click.option("--log-steps/--no-log-steps", default=True, show_default=True, help="Print every step as it is made.")
-def socratic(model_name: str, model_args: str, dataset: str, split: str, limit: int | None, data_dir: Path | None,
+def socratic(model_name: str, model_args: str, solver_model_args: str | None, dataset: str, split: str, limit: int | None, data_dir: Path | None,
              max_steps: int, max_gen_toks: int, batch_size: int, device: str | None, chat: bool, output_path: Path,
              log_steps: bool) -> None:
     """Answer each question with the decomposer and solver roles in turn, greedy, and score it.
+
+    One student plays both roles (trained with mixdistill_kinds: [decompose, solve]), or two
+    students do (--solver_model_args for the second, each trained on its own kind).
 
     Each round asks every open question's decomposer for the next sub-question (in one batch),
     then the solver for its answer; a question ends when its decomposer writes "No more
@@ -66,9 +71,12 @@ def socratic(model_name: str, model_args: str, dataset: str, split: str, limit: 
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    lm = get_model(model_name).create_from_arg_string(model_args, {"batch_size": batch_size, "device": device})
+    backend, extra = get_model(model_name), {"batch_size": batch_size, "device": device}
+    decomposer = backend.create_from_arg_string(model_args, extra)
+    solver = backend.create_from_arg_string(solver_model_args, extra) if solver_model_args else decomposer
 
     def generate(kind: str, texts: list[str]) -> list[str]:
+        lm = decomposer if kind == "decompose" else solver
         prompts = [lm.apply_chat_template(chat_messages(kind, t)) if chat else prompt_text(kind, t) for t in texts]
         gen = {"until": list(get_kind(kind).stop), "do_sample": False, "max_gen_toks": max_gen_toks}
         requests = [Instance("generate_until", {}, (p, gen), i) for i, p in enumerate(prompts)]
@@ -92,7 +100,8 @@ def socratic(model_name: str, model_args: str, dataset: str, split: str, limit: 
          "steps": [{"question": s.question, "answer": s.answer} for s in t.steps], "ended": t.ended}
         for i, (q, t) in enumerate(zip(questions, traces))))
     results = {"results": {task: {"alias": task, "socratic_acc,paths": summary["socratic_acc"] / 100}},
-               "config": {"model": model_name, "model_args": model_args, "max_steps": max_steps,
+               "config": {"model": model_name, "model_args": model_args,
+                          "solver_model_args": solver_model_args or model_args, "max_steps": max_steps,
                           "max_gen_toks": max_gen_toks, "apply_chat_template": chat, "n": len(questions)}}
     write_atomic(output_path / f"results_{stamp}.json", json.dumps(results, indent=2) + "\n")
     ended = sum(t.ended == "done" for t in traces)
