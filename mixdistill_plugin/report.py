@@ -4,8 +4,10 @@ A run folder (what ``make distill`` writes) holds ``teacher/stats.json`` and
 ``eval/<student>/.../samples_<task>_<date>.jsonl`` (lm-eval's ``--log_samples``; ``<student>`` is
 e.g. ``base`` or ``distilled``). Accuracies are computed from the logged per-path answers with
 :func:`scoring.score_answers`, the code ``mixdistill score`` and the lm-eval metrics use, so the
-numbers are theirs. The plot shows majority-vote accuracy against the number of paths per kind
-(1..k): CoT alone, PoT alone, and mixed (n CoT + n PoT paths pooled).
+numbers are theirs; ``mixdistill socratic`` writes its samples in the same layout. Columns are the
+metrics any evaluation has (Mixed Distillation's five, the direct answer of Distilling
+step-by-step, Socratic CoT's). The plot shows majority-vote accuracy against the number of paths
+per kind (1..k): CoT, PoT, mixed (n CoT + n PoT paths pooled), direct, Socratic (one path).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from mixdistill_plugin.answers import format_answer
-from mixdistill_plugin.prompts import get_kind, kind_names
+from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.records import TrainRecord
 from mixdistill_plugin.socratic import DONE, parse_steps, role_question
 
@@ -32,11 +32,6 @@ def trained_kinds(record_kind: str, kinds: Sequence[str] | None) -> list[str]:
     if kinds is None:
         return [record_kind]
     return [k for k in kinds if get_kind(k).record_kind == record_kind]
-
-
-def derived_kinds(record_kind: str) -> list[str]:
-    """Every registered kind made from records of ``record_kind`` (itself included)."""
-    return [k for k in kind_names() if get_kind(k).record_kind == record_kind]
 
 
 def examples(record: TrainRecord, kinds: Sequence[str] | None = None) -> list[Example]:
