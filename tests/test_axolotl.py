@@ -333,6 +333,22 @@ def test_socratic_preprocess_yields_both_roles_with_the_loops_prompts(smollm2, t
     assert len(TrainRecord.model_validate(SOCRATIC_RECORD).rationale.splitlines()) == len(trace.steps)
 
 
+def test_socratic_record_alone_trains_the_whole_decomposition(smollm2, tmp_path):
+    """Without derived kinds a Socratic record is one example of its own kind (plain format)."""
+    from transformers import AutoTokenizer
+
+    from mixdistill_plugin.prompts import prompt_text
+
+    config = write_config(tmp_path, smollm2, [SOCRATIC_RECORD, RECORDS[0]], mixdistill_prompt_format="plain")
+    assert axolotl("preprocess", config, "--no-download").returncode == 0
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    bos = tokenizer.bos_token if tokenizer("x")["input_ids"][0] == tokenizer.bos_token_id else ""
+    row, cot_row = prepared_rows(tmp_path)
+    assert (row["mixdistill_kind"], cot_row["mixdistill_kind"]) == (5, 1)
+    assert split_example(row, tokenizer) == (bos + prompt_text("socratic", SOCRATIC_RECORD["question"]),
+                                             "\n" + SOCRATIC_RECORD["rationale"] + tokenizer.eos_token)
+
+
 def test_kind_normalised_loss_is_step_by_steps_weighted_sum(smollm2):
     """a * mean CE(predict tokens) + (1 - a) * mean CE(explain tokens), divided by accumulation."""
     import torch
