@@ -117,19 +117,25 @@ class MixDistillStrategy(PromptTokenizingStrategy):
         return row
 
 
-def check_file(path: str | Path) -> None:
-    """Validate a local ``train.jsonl`` up front, so a bad record is named by file, line and field."""
+def check_file(path: str | Path, kinds: Sequence[str] | None = None) -> None:
+    """Validate a local ``train.jsonl`` up front, so a bad record is named by file, line and field,
+    and a file with nothing for ``kinds`` to train on says which records it lacks."""
     try:
-        load_records(path, TrainRecord, _HINT)
+        records, _ = load_records(path, TrainRecord, _HINT)
     except InputError as exc:
         raise ValueError(f"mixdistill formatter: {exc}") from None
+    needed = sorted({get_kind(k).record_kind for k in kinds or []})
+    if needed and not any(r.kind in needed for r in records):
+        raise ValueError(f"mixdistill formatter: {path}: no record of kind {' or '.join(needed)}, which "
+                         f"mixdistill_kinds {list(kinds)} are made from. Generate them (e.g. mixdistill generate "
+                         f"--{needed[0]}-samples 4) or choose other kinds")
 
 
 def load(tokenizer, cfg, ds_cfg: dict | None = None) -> MixDistillStrategy:
     """Axolotl's entry point for ``type: mixdistill_plugin.formatter``."""
     path = (ds_cfg or {}).get("path")
     if path and Path(path).is_file():
-        check_file(path)
+        check_file(path, cfg.get("mixdistill_kinds"))
     return MixDistillStrategy(
         tokenizer,
         train_on_inputs=bool(cfg.train_on_inputs),

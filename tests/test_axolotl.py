@@ -378,3 +378,11 @@ def test_kind_normalised_loss_is_step_by_steps_weighted_sum(smollm2):
         loss_fn.kinds, loss_fn.accumulation = kinds, accumulation
         expected = (a * mean[3] + (1 - a) * mean[4]) / accumulation
         assert loss_fn(outputs, labels).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_kinds_with_no_records_to_come_from_are_named(smollm2, tmp_path):
+    config = write_config(tmp_path, smollm2, RECORDS, mixdistill_kinds=["decompose", "solve"])
+    proc = axolotl("preprocess", config, "--no-download", timeout=600)
+    assert proc.returncode != 0
+    assert "no record of kind socratic, which mixdistill_kinds ['decompose', 'solve'] are made from" in (
+        proc.stdout + proc.stderr)
