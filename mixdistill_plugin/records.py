@@ -24,7 +24,11 @@ def _gold_number(value: object) -> object:
 
 
 class Prediction(BaseModel):
-    """One line of ``mixdistill score`` input: a gold answer and the sampled paths of each kind."""
+    """One line of ``mixdistill score`` input: a gold answer and the sampled paths of each kind.
+
+    ``predict``: Distilling step-by-step's direct answers; ``socratic``: Socratic decompositions
+    (``sub-question ** answer`` lines).
+    """
 
     model_config = ConfigDict(extra="allow")
 
@@ -32,6 +36,8 @@ class Prediction(BaseModel):
     answer: float
     cot: list[str] = Field(default_factory=list)
     pot: list[str] = Field(default_factory=list)
+    predict: list[str] = Field(default_factory=list)
+    socratic: list[str] = Field(default_factory=list)
 
     _gold = field_validator("answer", mode="before")(_gold_number)
 

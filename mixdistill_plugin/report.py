@@ -112,16 +112,17 @@ def plot(evaluations: Sequence[Evaluation], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
-    styles = ["-", "--", ":", "-."]
+    styles, markers = ["-", "--", ":", "-."], ["o", "s", "^", "D"]
     labels = sorted({(ev.run, ev.student) for ev in evaluations})
     for ev in evaluations:
-        style = styles[labels.index((ev.run, ev.student)) % len(styles)]
+        index = labels.index((ev.run, ev.student))  # one line style and marker per (run, student)
+        style, marker = styles[index % len(styles)], markers[index // len(styles) % len(markers)]
         xs = list(range(1, ev.k + 1))
         for metric, color in PLOTTED.items():
             ys = [ev.accuracy(metric, n) for n in xs]
             if xs and all(y is not None for y in ys):
                 name = metric.removesuffix("_maj")
-                ax.plot(xs, ys, style, color=color, marker="o", label=f"{ev.run}/{ev.student} {ev.task}: {name}")
+                ax.plot(xs, ys, style, color=color, marker=marker, label=f"{ev.run}/{ev.student} {ev.task}: {name}")
     ax.set_xticks(range(1, max((ev.k for ev in evaluations), default=1) + 1))
     ax.set_ylim(-2, 102)
     ax.set_xlabel("sampled paths per kind (mixed: that many CoT + that many PoT)")

@@ -1,8 +1,8 @@
 """Scoring sampled CoT and PoT paths against gold answers: one code path for every scorer.
 
-``mixdistill score`` (:func:`score_item`, from texts and program outcomes), the lm-eval tasks
-(:func:`score_answers`, from the answers their filter read) and ``mixdistill socratic`` build the
-same :class:`ItemScore`, and :func:`summarize` turns a list of them into metrics. A metric is
+``mixdistill score`` (from texts and program outcomes), the lm-eval tasks (from the answers their
+filter read) and ``mixdistill socratic`` build the same :class:`ItemScore` with
+:func:`score_answers`, and :func:`summarize` turns a list of them into metrics. A metric is
 ``<kind>_acc`` or ``<kind>_maj`` for any prompt kind (percent, over all ``n`` items; an item without
 paths of the kind counts as wrong, and a metric is ``None`` when no item has a path of its kind):
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, answers_equal, extract_answer
-from mixdistill_plugin.executor import Executor, Outcome
+from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.socratic import final_answer
 from mixdistill_plugin.voting import Vote, majority_vote
@@ -75,17 +75,6 @@ def split_metric(metric: str) -> tuple[str, str]:
     if how not in ("acc", "maj") or not kind:
         raise ValueError(f"unknown metric {metric!r}: expected <kind>_acc or <kind>_maj")
     return kind, how
-
-
-def score_item(
-    gold: float,
-    cot_texts: Sequence[str],
-    pot_outcomes: Sequence[Outcome],
-    tolerance: float = DEFAULT_TOLERANCE,
-) -> ItemScore:
-    """Score one question from its CoT texts and its already executed PoT programs."""
-    return score_answers(gold, {"cot": [extract_answer(t) for t in cot_texts], "pot": [o.answer for o in pot_outcomes]},
-                         tolerance)
 
 
 def score_answers(gold: float, answers: Mapping[str, Sequence[float | None]],

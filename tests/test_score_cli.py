@@ -112,3 +112,26 @@ def test_subprocess_run_imports_no_heavy_stack(tmp_path):
     bad = write(tmp_path / "bad.jsonl", ["{}"])
     proc = subprocess.run(exe + ["score", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2 and "bad.jsonl:1: field 'answer': missing" in proc.stderr
+
+
+def test_other_recipes_outputs_are_scored_when_present(tmp_path):
+    """Direct answers (Distilling step-by-step) and Socratic decompositions, beside CoT."""
+    preds = write(tmp_path / "p.jsonl", [
+        {"id": 1, "answer": 12, "cot": ["The answer is 12."], "predict": ["12", "13", "13"],
+         "socratic": ["How many left? ** 14 - 2 = 12 tickets.", "How many? ** The answer is 3."]},
+        {"id": 2, "answer": 5, "predict": ["5"], "socratic": ["Not a decomposition"]},
+    ])
+    details = tmp_path / "d.jsonl"
+    result = CliRunner().invoke(main, ["score", str(preds), "--json", "--details", str(details)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "n": 2, "cot_acc": 50.0, "pot_acc": None, "cot_maj": 50.0, "pot_maj": None, "mixed_maj": 50.0,
+        "predict_acc": 100.0,  # 12 first; 5
+        "predict_maj": 50.0,   # 13 beats 12 on item 1
+        "socratic_acc": 50.0,  # item 1's first decomposition ends at 12; item 2 does not parse
+        "socratic_maj": 50.0,  # 12 vs 3: a tie, the first wins
+    }
+    first = json.loads(details.read_text().splitlines()[0])
+    assert [p["answer"] for p in first["socratic"]] == [12, 3] and first["correct"]["predict_maj"] is False
+    plain = CliRunner().invoke(main, ["score", str(write(tmp_path / "q.jsonl", ROWS)), "--json"])
+    assert "predict_acc" not in json.loads(plain.output)  # absent kinds add no metrics

@@ -9,6 +9,8 @@ import click
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, format_answer
 
+OTHER_KINDS = ("predict", "socratic")  # scored when a file has them: Distilling step-by-step, Socratic CoT
+
 
 @click.command()
 @click.argument("predictions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -27,7 +29,9 @@ def score(predictions: Path, as_json: bool, details: Path | None, timeout: float
 
     "answer" is the gold answer; "cot" holds chain-of-thought texts, "pot" Python programs (run in
     the sandboxed executor). Either list may be absent. Reports single-path accuracy (first path)
-    and majority-vote accuracy for CoT, PoT and both pooled ("mixed"), in percent.
+    and majority-vote accuracy for CoT, PoT and both pooled ("mixed"), in percent. The other
+    recipes' outputs are scored the same way when present: "predict" (direct answers,
+    predict_acc/predict_maj) and "socratic" (decompositions, socratic_acc/socratic_maj).
     """
     from mixdistill_plugin.executor import Executor
 
@@ -40,7 +44,7 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
     from mixdistill_plugin.cli import InputProblem
     from mixdistill_plugin.jsonl import InputError, write_jsonl_atomic
     from mixdistill_plugin.records import Prediction, load_records
-    from mixdistill_plugin.scoring import METRICS, score_item, summarize
+    from mixdistill_plugin.scoring import METRICS, read_answers, score_answers, summarize
 
     try:
         items, errors = load_records(predictions, Prediction, skip_invalid=skip_invalid)
@@ -51,23 +55,27 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
     skipped = len(errors)
     outcomes = iter(executor.run([p for item in items for p in item.pot]))
     executed = [[next(outcomes) for _ in item.pot] for item in items]
-    scores = [score_item(item.answer, item.cot, ran, tolerance) for item, ran in zip(items, executed)]
-    summary = summarize(scores)
+    others = [kind for kind in OTHER_KINDS if any(getattr(item, kind) for item in items)]
+    scores = [score_answers(item.answer, {"cot": [a for a, _, _ in read_answers("cot", item.cot, executor)],
+                                          "pot": [o.answer for o in ran],
+                                          **{k: [a for a, _, _ in read_answers(k, getattr(item, k), executor)]
+                                             for k in others}}, tolerance)
+              for item, ran in zip(items, executed)]
+    metrics = [*METRICS, *(f"{kind}_{how}" for kind in others for how in ("acc", "maj"))]
+    summary = summarize(scores, metrics)
     if details:
-        write_jsonl_atomic(details, (_detail(item, s, ran) for item, s, ran in zip(items, scores, executed)))
+        write_jsonl_atomic(details, (_detail(item, s, ran, metrics) for item, s, ran in zip(items, scores, executed)))
     if as_json:
         click.echo(json.dumps(summary | ({"skipped": skipped} if skip_invalid else {})))
         return
     click.echo(f"{predictions}: {summary['n']} items" + (f", {skipped} invalid lines skipped" if skipped else ""))
-    for metric in METRICS:
+    for metric in metrics:
         value = summary[metric]
         click.echo(f"  {metric:<10} {'-' if value is None else f'{value:6.2f}'}")
 
 
-def _detail(item, score, executed) -> dict:
+def _detail(item, score, executed, metrics) -> dict:
     from dataclasses import asdict
-
-    from mixdistill_plugin.scoring import METRICS
 
     return {
         "id": item.id,
@@ -78,5 +86,7 @@ def _detail(item, score, executed) -> dict:
             kind: {"answer": v.answer, "votes": v.votes, "valid": v.valid, "agreement": v.agreement}
             for kind, v in ((kind, score.vote(kind)) for kind in ("cot", "pot", "mixed"))
         },
-        "correct": {metric: score.correct(metric) for metric in METRICS},
+        **{kind: [{"answer": a, "shown": format_answer(a)} for a in score.paths(kind)]
+           for kind in score.answers if kind not in ("cot", "pot")},
+        "correct": {metric: score.correct(metric) for metric in metrics},
     }
