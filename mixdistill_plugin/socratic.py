@@ -31,9 +31,9 @@ def parse_steps(text: str) -> list[Step] | None:
     """The steps of a decomposition; ``None`` when a line is not ``sub-question ** answer``."""
     steps = []
     for line in text.strip().splitlines():
-        question, sep, answer = line.partition("**")
         if not line.strip():
             continue
+        question, sep, answer = line.partition("**")
         if not sep or not question.strip() or not answer.strip():
             return None
         steps.append(Step(question.strip(), answer.strip()))

@@ -66,6 +66,11 @@ def unbatch(columns: dict[str, list]) -> list[dict]:
     return [dict(zip(columns, values)) for values in zip(*columns.values())]
 
 
+def bos_text(tokenizer) -> str:
+    """The BOS token as text where the tokenizer adds one to plain prompts, else ""."""
+    return tokenizer.bos_token if tokenizer("x")["input_ids"][0] == tokenizer.bos_token_id else ""
+
+
 def split_example(row: dict, tokenizer) -> tuple[str, str]:
     """(the masked prompt, the trained part) of a prepared row, decoded."""
     n_prompt = next(i for i, label in enumerate(row["labels"]) if label != -100)
@@ -91,7 +96,7 @@ def test_preprocess_masks_the_prompt_and_trains_rationale_plus_eos(smollm2, tmp_
         prompt, trained = split_example(row, tokenizer)
         task_prompt = doc_to_text({"kind": record["kind"], "question": record["question"]})
         if prompt_format == "plain":
-            bos = tokenizer.bos_token if tokenizer("x")["input_ids"][0] == tokenizer.bos_token_id else ""
+            bos = bos_text(tokenizer)
             assert prompt == bos + task_prompt
             lead = " " if record["kind"] == "cot" else "\n"
             assert trained == lead + record["rationale"] + tokenizer.eos_token
@@ -291,7 +296,7 @@ def test_step_by_step_preprocess_yields_predict_and_explain_per_cot_record(smoll
     proc = axolotl("preprocess", config, "--no-download")
     assert proc.returncode == 0, proc.stderr[-3000:]
     tokenizer = AutoTokenizer.from_pretrained(smollm2)
-    bos = tokenizer.bos_token if tokenizer("x")["input_ids"][0] == tokenizer.bos_token_id else ""
+    bos = bos_text(tokenizer)
     prepared = prepared_rows(tmp_path)
     cot = [r for r in RECORDS if r["kind"] == "cot"]
     expected = [(kind, record) for record in cot for kind in ("predict", "explain")]
@@ -342,7 +347,7 @@ def test_socratic_record_alone_trains_the_whole_decomposition(smollm2, tmp_path)
     config = write_config(tmp_path, smollm2, [SOCRATIC_RECORD, RECORDS[0]], mixdistill_prompt_format="plain")
     assert axolotl("preprocess", config, "--no-download").returncode == 0
     tokenizer = AutoTokenizer.from_pretrained(smollm2)
-    bos = tokenizer.bos_token if tokenizer("x")["input_ids"][0] == tokenizer.bos_token_id else ""
+    bos = bos_text(tokenizer)
     row, cot_row = prepared_rows(tmp_path)
     assert (row["mixdistill_kind"], cot_row["mixdistill_kind"]) == (5, 1)
     assert split_example(row, tokenizer) == (bos + prompt_text("socratic", SOCRATIC_RECORD["question"]),

@@ -56,10 +56,12 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
     outcomes = iter(executor.run([p for item in items for p in item.pot]))
     executed = [[next(outcomes) for _ in item.pot] for item in items]
     others = [kind for kind in OTHER_KINDS if any(getattr(item, kind) for item in items)]
-    scores = [score_answers(item.answer, {"cot": [a for a, _, _ in read_answers("cot", item.cot, executor)],
-                                          "pot": [o.answer for o in ran],
-                                          **{k: [a for a, _, _ in read_answers(k, getattr(item, k), executor)]
-                                             for k in others}}, tolerance)
+
+    def answers(kind: str, texts: list[str]) -> list[float | None]:
+        return [answer for answer, _, _ in read_answers(kind, texts, executor)]
+
+    scores = [score_answers(item.answer, {"cot": answers("cot", item.cot), "pot": [o.answer for o in ran],
+                                          **{k: answers(k, getattr(item, k)) for k in others}}, tolerance)
               for item, ran in zip(items, executed)]
     metrics = [*METRICS, *(f"{kind}_{how}" for kind in others for how in ("acc", "maj"))]
     summary = summarize(scores, metrics)
@@ -77,16 +79,14 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
 def _detail(item, score, executed, metrics) -> dict:
     from dataclasses import asdict
 
+    votes = {kind: score.vote(kind) for kind in ("cot", "pot", "mixed")}
     return {
         "id": item.id,
         "gold": item.answer,
-        "cot": [{"answer": a, "shown": format_answer(a)} for a in score.paths("cot")],
+        **{kind: [{"answer": a, "shown": format_answer(a)} for a in score.paths(kind)]  # cot, predict, socratic
+           for kind in score.answers if kind != "pot"},
         "pot": [asdict(o) for o in executed],
-        "votes": {
-            kind: {"answer": v.answer, "votes": v.votes, "valid": v.valid, "agreement": v.agreement}
-            for kind, v in ((kind, score.vote(kind)) for kind in ("cot", "pot", "mixed"))
-        },
-        **{kind: [{"answer": a, "shown": format_answer(a)} for a in score.paths(kind)]
-           for kind in score.answers if kind not in ("cot", "pot")},
+        "votes": {kind: {"answer": v.answer, "votes": v.votes, "valid": v.valid, "agreement": v.agreement}
+                  for kind, v in votes.items()},
         "correct": {metric: score.correct(metric) for metric in metrics},
     }

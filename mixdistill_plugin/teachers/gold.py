@@ -50,12 +50,12 @@ class GoldTeacher:
 def gold_rationale(question: Question, kind: str) -> str | None:
     """The rationale of ``kind`` (``cot``, ``pot`` or ``socratic``) the dataset's annotations give, if any."""
     note = question.annotation
-    if kind == "socratic" and question.decomposition:
-        return _gsm8k_socratic(question.decomposition)
-    if not note or kind not in ("cot", "pot", "socratic"):
-        return None
     if kind == "socratic":
-        return _svamp_socratic(question.question, note) if question.source == "svamp" else None
+        if question.decomposition:
+            return _gsm8k_socratic(question.decomposition)
+        return _svamp_socratic(question.question, note) if note and question.source == "svamp" else None
+    if not note or kind not in ("cot", "pot"):
+        return None
     if question.source == "svamp":
         return _svamp_cot(note, question.answer) if kind == "cot" else f"ans = {_svamp_expression(note)}"
     if "####" in note:
