@@ -1,12 +1,22 @@
-"""JSON Lines files: reading with line numbers, appending safely, writing atomically."""
+"""JSON Lines files: reading with line numbers, appending safely, writing atomically.
+
+Reading is line by line and never stops at a bad line by itself: a line that is not UTF-8, not
+JSON, nested too deeply or holding a number too long to read is an :class:`InputError` naming its
+line. Writing (:func:`json_line`) is always strict JSON (RFC 8259) that encodes as UTF-8.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InputError(ValueError):
@@ -19,20 +29,94 @@ class InputError(ValueError):
         super().__init__(f"{where}: {what}" + (f". {hint}" if hint else ""))
 
 
+def json_type(value: object) -> str:
+    """What ``value`` is, in JSON's words: ``a string``, ``a number``, ``a list``, ``null``..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def lone_surrogate(text: str) -> int | None:
+    """The index of the first lone surrogate in ``text`` (not Unicode text, not encodable), or ``None``."""
+    match = _SURROGATE.search(text)
+    return None if match is None else match.start()
+
+
 def numbered_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` for each non-blank line of ``path``."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    """``(line number, text)`` for each non-blank line of ``path`` (lines end at ``\\n``).
+
+    Each line is decoded on its own, so one that is not UTF-8 spoils only itself: its bad bytes
+    come through as lone surrogates (``surrogateescape``), which :func:`parse_line` reports. A
+    byte order mark at the start of the file is dropped.
+    """
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.decode("utf-8", "surrogateescape")
+            if number == 1:
+                line = line.removeprefix("\ufeff")
             if line.strip():
                 yield number, line
 
 
 def parse_line(path: str | Path, number: int, line: str, hint: str = "") -> object:
-    """The JSON value of one line; ``InputError`` naming the place where it is not valid JSON."""
+    """The JSON value of one line; ``InputError`` naming the place where it cannot be read.
+
+    Not UTF-8, not JSON, nested too deeply for the parser, or an integer too long to convert.
+    ``NaN`` and ``Infinity`` are read (as Python's json does); the record schemas refuse them
+    where a number is used.
+    """
+    bad = lone_surrogate(line)
+    if bad is not None:
+        byte = ord(line[bad]) - 0xDC00
+        what = f"byte 0x{byte:02x}" if 0x80 <= byte <= 0xFF else f"character U+{ord(line[bad]):04X}"
+        raise InputError(path, number, None, f"not valid UTF-8 text ({what} at column {bad + 1})", hint)
     try:
-        return json.loads(line)
+        return json.loads(line.rstrip("\r\n"))  # columns then count on this line, also at its end
     except json.JSONDecodeError as exc:
         raise InputError(path, number, None, f"invalid JSON ({exc.msg} at column {exc.colno})", hint) from None
+    except RecursionError:
+        raise InputError(path, number, None, "JSON nested too deeply to read", hint) from None
+    except ValueError as exc:  # an integer beyond sys.get_int_max_str_digits()
+        problem = (f"a number with more than {sys.get_int_max_str_digits()} digits" if "digits" in str(exc)
+                   else f"invalid JSON ({exc})")
+        raise InputError(path, number, None, problem, hint) from None
+
+
+def json_line(value: object) -> str:
+    """``value`` as one line of strict JSON (RFC 8259) that always encodes as UTF-8.
+
+    ``NaN`` and ``±Infinity`` are written as ``null``; in strings, lone surrogates (a program's
+    output may hold them) become U+FFFD and surrogate pairs the character they stand for.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        if not str(exc).startswith("Out of range float"):
+            raise
+        text = json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+    if lone_surrogate(text) is not None:  # ensure_ascii=False leaves them as they are
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
+def _finite(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -52,4 +136,5 @@ def write_atomic(path: str | Path, text: str) -> None:
 
 
 def write_jsonl_atomic(path: str | Path, rows: Iterable[object]) -> None:
-    write_atomic(path, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    """Replace ``path`` with one :func:`json_line` per row."""
+    write_atomic(path, "".join(json_line(row) + "\n" for row in rows))
