@@ -2,44 +2,119 @@
 
 from __future__ import annotations
 
+import math
+from numbers import Number
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mixdistill_plugin.answers import parse_number
-from mixdistill_plugin.jsonl import InputError, numbered_lines, parse_line
+from mixdistill_plugin.jsonl import InputError, json_type, lone_surrogate, numbered_lines, parse_line
+
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``repr(text)``, shortened: safe to print whatever ``text`` holds."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
+def _unicode(text: str) -> str:
+    """``text`` if it is Unicode text; a lone surrogate (JSON ``"\\ud800"``) is refused."""
+    bad = lone_surrogate(text)
+    if bad is not None:
+        raise ValueError(f"not valid Unicode: a lone surrogate \\u{ord(text[bad]):04x} at character {bad + 1}")
+    return text
 
 
 def _gold_number(value: object) -> object:
-    """Accept a number or a numeric string (``"1,080"``) as a gold answer."""
+    """Accept a finite number or a numeric string (``"1,080"``) as a gold answer."""
     if isinstance(value, bool):
         raise ValueError("expected a number, got a boolean")
     if isinstance(value, str):
-        number = parse_number(value)
+        number = parse_number(_unicode(value))
         if number is None:
-            raise ValueError(f"expected a number, got {value!r}")
+            raise ValueError(f"expected a number, got {_shown(value)}")
         return number
+    if isinstance(value, int):
+        try:
+            float(value)
+        except OverflowError:
+            digits = len(str(abs(value)))
+            raise ValueError(f"expected a number, got a {digits}-digit integer, too large for a float") from None
+    elif isinstance(value, Number):
+        if not math.isfinite(value):  # type: ignore[arg-type]
+            shown = _NON_FINITE.get(str(value), str(value))
+            raise ValueError(f"expected a finite number, got {shown}"
+                             + (" (or a number too large for a float)" if shown != "NaN" else ""))
+    elif value is None or isinstance(value, (list, dict)):
+        raise ValueError(f"expected a number, got {json_type(value)}")
     return value
+
+
+def _prediction_id(value: object) -> object:
+    """A prediction's id: a non-empty string of Unicode text, or an integer."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError("empty; give every line its own id")
+        return _unicode(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError(f"expected a string or an integer, got {json_type(value)}")
+
+
+def _texts(value: object) -> object:
+    """A list of texts; ``null`` stands for none."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        raise ValueError(f"expected a list of strings, got a string; write [{_shown(value)}]")
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of strings, got {json_type(value)}")
+    return value
+
+
+def _text(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {json_type(value)}")
+    return _unicode(value)
+
+
+Texts = Annotated[list[Annotated[str, BeforeValidator(_text)]], BeforeValidator(_texts)]
 
 
 class Prediction(BaseModel):
     """One line of ``mixdistill score`` input: a gold answer and the sampled paths of each kind.
 
     ``predict``: Distilling step-by-step's direct answers; ``socratic``: Socratic decompositions
-    (``sub-question ** answer`` lines).
+    (``sub-question ** answer`` lines). ``id`` is required (a string or an integer, unique in a
+    file); the gold answer must be finite; texts must be Unicode (no lone surrogates). Other
+    fields are kept and ignored.
     """
 
     model_config = ConfigDict(extra="allow")
 
-    id: str | int | None = None
+    id: str | int
     answer: float
-    cot: list[str] = Field(default_factory=list)
-    pot: list[str] = Field(default_factory=list)
-    predict: list[str] = Field(default_factory=list)
-    socratic: list[str] = Field(default_factory=list)
+    cot: Texts = Field(default_factory=list)
+    pot: Texts = Field(default_factory=list)
+    predict: Texts = Field(default_factory=list)
+    socratic: Texts = Field(default_factory=list)
 
+    _id = field_validator("id", mode="before")(_prediction_id)
     _gold = field_validator("answer", mode="before")(_gold_number)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unicode_names(cls, row: object) -> object:
+        names = [name for name in row if isinstance(name, str)] if isinstance(row, dict) else []
+        for name in names:
+            try:
+                _unicode(name)
+            except ValueError as exc:
+                raise ValueError(f"field name {_shown(name)} is {exc}") from None
+        return row
 
 
 class Question(BaseModel):
@@ -102,9 +177,11 @@ Model = TypeVar("Model", bound=BaseModel)
 def validate_row(path: str | Path, number: int, row: object, model: type[Model], hint: str = "") -> Model:
     """``row`` (line ``number`` of ``path``) as ``model``; ``InputError`` names the line and field."""
     if not isinstance(row, dict):
-        raise InputError(path, number, None, f"expected a JSON object, got {type(row).__name__}", hint)
+        raise InputError(path, number, None, f"expected a JSON object, got {json_type(row)}", hint)
     try:
         return model.model_validate(row)
+    except RecursionError:
+        raise InputError(path, number, None, "nested too deeply to read", hint) from None
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or None
@@ -113,18 +190,31 @@ def validate_row(path: str | Path, number: int, row: object, model: type[Model],
 
 
 def load_records(
-    path: str | Path, model: type[Model], hint: str = "", *, skip_invalid: bool = False
+    path: str | Path, model: type[Model], hint: str = "", *, skip_invalid: bool = False, unique: str | None = None
 ) -> tuple[list[Model], list[InputError]]:
     """Every line of ``path`` as ``model``, and the errors of the lines skipped.
 
-    The first bad line raises its ``InputError`` unless ``skip_invalid``.
+    The first bad line raises its ``InputError`` unless ``skip_invalid``. With ``unique``, a line
+    whose field of that name equals (as text) the one of a line already loaded is bad too.
     """
-    records, errors = [], []
+    records, errors, seen = [], [], {}
     for number, line in numbered_lines(path):
         try:
-            records.append(validate_row(path, number, parse_line(path, number, line, hint), model, hint))
+            record = validate_row(path, number, parse_line(path, number, line, hint), model, hint)
+            if unique is not None:
+                _check_unique(path, number, unique, getattr(record, unique), seen, hint)
+            records.append(record)
         except InputError as exc:
             if not skip_invalid:
                 raise
             errors.append(exc)
     return records, errors
+
+
+def _check_unique(path, number: int, field: str, value: object, seen: dict, hint: str) -> None:
+    shown = _shown(value) if isinstance(value, str) else str(value)
+    if str(value) in seen:
+        first, before = seen[str(value)]
+        spelled = "" if before == shown else f" as {before} ({field}s compare as text)"
+        raise InputError(path, number, field, f"duplicate {field} {shown}, first on line {first}{spelled}", hint)
+    seen[str(value)] = (number, shown)

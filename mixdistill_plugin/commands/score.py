@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import math
+from numbers import Real
 from pathlib import Path
 
 import click
@@ -10,6 +11,7 @@ import click
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, format_answer
 
 OTHER_KINDS = ("predict", "socratic")  # scored when a file has them: Distilling step-by-step, Socratic CoT
+FIX = "Fix the line, or pass --skip-invalid to leave it out"
 
 
 @click.command()
@@ -32,6 +34,10 @@ def score(predictions: Path, as_json: bool, details: Path | None, timeout: float
     and majority-vote accuracy for CoT, PoT and both pooled ("mixed"), in percent. The other
     recipes' outputs are scored the same way when present: "predict" (direct answers,
     predict_acc/predict_maj) and "socratic" (decompositions, socratic_acc/socratic_maj).
+
+    A bad line (not UTF-8 or JSON, no or a duplicate id, a gold answer that is not a finite
+    number, a field of the wrong type) stops with FILE:LINE and exit code 2, as does a file with
+    nothing to score; --skip-invalid skips bad lines and lists them on stderr.
     """
     from mixdistill_plugin.executor import Executor
 
@@ -42,50 +48,91 @@ def score(predictions: Path, as_json: bool, details: Path | None, timeout: float
 def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: float, skip_invalid: bool,
            executor) -> None:
     from mixdistill_plugin.cli import InputProblem
-    from mixdistill_plugin.jsonl import InputError, write_jsonl_atomic
+    from mixdistill_plugin.jsonl import InputError, json_line, write_jsonl_atomic
     from mixdistill_plugin.records import Prediction, load_records
     from mixdistill_plugin.scoring import METRICS, read_answers, score_answers, summarize
 
+    name = click.format_filename(predictions)
     try:
-        items, errors = load_records(predictions, Prediction, skip_invalid=skip_invalid)
+        items, errors = load_records(predictions, Prediction, skip_invalid=skip_invalid, unique="id")
     except InputError as exc:
-        raise InputProblem(f"{exc}. Fix the line, or pass --skip-invalid to leave it out") from None
+        raise InputProblem(f"{exc}. {FIX}") from None
+    except OSError as exc:
+        raise InputProblem(f"{name}: cannot read ({exc.strerror or exc})") from None
     for error in errors:
         click.echo(f"skipped {error}", err=True)
     skipped = len(errors)
+    if skipped:
+        click.echo(f"{name}: skipped {skipped} invalid line{'s' * (skipped != 1)}, "
+                   f"scoring the other {len(items)}", err=True)
+    if not items:
+        raise InputProblem(_nothing_to_score(predictions, name, skipped))
     outcomes = iter(executor.run([p for item in items for p in item.pot]))
-    executed = [[next(outcomes) for _ in item.pot] for item in items]
+    executed = [[_outcome(next(outcomes)) for _ in item.pot] for item in items]
     others = [kind for kind in OTHER_KINDS if any(getattr(item, kind) for item in items)]
 
     def answers(kind: str, texts: list[str]) -> list[float | None]:
         return [answer for answer, _, _ in read_answers(kind, texts, executor)]
 
-    scores = [score_answers(item.answer, {"cot": answers("cot", item.cot), "pot": [o.answer for o in ran],
+    scores = [score_answers(item.answer, {"cot": answers("cot", item.cot), "pot": [o["answer"] for o in ran],
                                           **{k: answers(k, getattr(item, k)) for k in others}}, tolerance)
               for item, ran in zip(items, executed)]
     metrics = [*METRICS, *(f"{kind}_{how}" for kind in others for how in ("acc", "maj"))]
     summary = summarize(scores, metrics)
+    unwritten = None
     if details:
-        write_jsonl_atomic(details, (_detail(item, s, ran, metrics) for item, s, ran in zip(items, scores, executed)))
+        try:
+            write_jsonl_atomic(details, (_detail(item, s, ran, metrics) for item, s, ran in zip(items, scores, executed)))
+        except OSError as exc:  # the scores are still printed below
+            unwritten = f"{click.format_filename(details)}: cannot write the details ({exc.strerror or exc})"
     if as_json:
-        click.echo(json.dumps(summary | ({"skipped": skipped} if skip_invalid else {})))
-        return
-    click.echo(f"{predictions}: {summary['n']} items" + (f", {skipped} invalid lines skipped" if skipped else ""))
-    for metric in metrics:
-        value = summary[metric]
-        click.echo(f"  {metric:<10} {'-' if value is None else f'{value:6.2f}'}")
+        click.echo(json_line(summary | ({"skipped": skipped} if skip_invalid else {})))
+    else:
+        click.echo(f"{name}: {summary['n']} items" + (f", {skipped} invalid lines skipped" if skipped else ""))
+        for metric in metrics:
+            value = summary[metric]
+            click.echo(f"  {metric:<10} {'-' if value is None else f'{value:6.2f}'}")
+    if unwritten:
+        raise click.ClickException(unwritten)
+
+
+def _nothing_to_score(path: Path, name: str, skipped: int) -> str:
+    if skipped:
+        why = f"all {skipped} of its lines are invalid (listed above). Fix them and run again"
+    else:
+        why = "the file is empty" if path.stat().st_size == 0 else "the file has only blank lines"
+        why += '. Write one JSON object per line: {"id": ..., "answer": <gold>, "cot": [...], "pot": [...]}'
+    return f"{name}: nothing to score: {why}"
+
+
+def _number(value: object) -> float | None:
+    """A finite number as a float; anything else (``NaN``, a string...) is no answer."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _outcome(outcome) -> dict:
+    """An executor ``Outcome`` as plain JSON values (its texts may hold anything, even lone surrogates)."""
+    def text(value: object) -> str:
+        return "" if value is None else value if isinstance(value, str) else str(value)
+
+    return {"status": text(getattr(outcome, "status", "")), "answer": _number(getattr(outcome, "answer", None)),
+            "detail": text(getattr(outcome, "detail", "")), "output": text(getattr(outcome, "output", ""))}
 
 
 def _detail(item, score, executed, metrics) -> dict:
-    from dataclasses import asdict
-
     votes = {kind: score.vote(kind) for kind in ("cot", "pot", "mixed")}
     return {
         "id": item.id,
         "gold": item.answer,
         **{kind: [{"answer": a, "shown": format_answer(a)} for a in score.paths(kind)]  # cot, predict, socratic
            for kind in score.answers if kind != "pot"},
-        "pot": [asdict(o) for o in executed],
+        "pot": executed,
         "votes": {kind: {"answer": v.answer, "votes": v.votes, "valid": v.valid, "agreement": v.agreement}
                   for kind, v in votes.items()},
         "correct": {metric: score.correct(metric) for metric in metrics},
