@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from mixdistill_plugin import __version__
 from mixdistill_plugin.commands.axolotl_config import axolotl_config
+from mixdistill_plugin.commands.doctor import doctor
 from mixdistill_plugin.commands.eval import eval_command
 from mixdistill_plugin.commands.generate import filter_command, generate
 from mixdistill_plugin.commands.report import report
 from mixdistill_plugin.commands.score import score
 from mixdistill_plugin.commands.socratic import socratic
+from mixdistill_plugin.containment import WEAK_ENV, SandboxUnavailable
 
 
 class InputProblem(click.ClickException):
@@ -19,9 +23,20 @@ class InputProblem(click.ClickException):
     exit_code = 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SandboxUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mixdistill")
-def main() -> None:
+@click.option("--allow-weak-sandbox", is_flag=True,
+              help=f"Run model-written programs even where the sandbox lacks a required layer "
+                   f"(see `mixdistill doctor`); the same as {WEAK_ENV}=1.")
+def main(allow_weak_sandbox: bool) -> None:
     """Mixed Distillation: teach a small model to reason in words (CoT) and in code (PoT).
 
     \b
@@ -32,9 +47,12 @@ def main() -> None:
       mixdistill report RUN        teacher yield and student accuracy, table and plot
       mixdistill score FILE        score predictions produced anywhere
       mixdistill socratic ...      run and score a Socratic CoT student (decomposer + solver)
+      mixdistill doctor            the program sandbox's layers on this machine
 
     `make distill` runs the whole method end to end; RECIPE=cot|pot|step_by_step|socratic the others.
     """
+    if allow_weak_sandbox:
+        os.environ[WEAK_ENV] = "1"
 
 
 main.add_command(generate)
@@ -44,6 +62,7 @@ main.add_command(eval_command)
 main.add_command(report)
 main.add_command(score)
 main.add_command(socratic)
+main.add_command(doctor)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,24 @@
-"""The PoT executor on real processes: answer conventions, outcomes, containment, real data."""
+"""The PoT executor on real processes: answer conventions, outcomes, clean state, the result protocol,
+the required layers, real data. Attacks on the sandbox are in test_executor_hostile.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from mixdistill_plugin import containment
 from mixdistill_plugin.answers import answers_equal, parse_number
-from mixdistill_plugin.executor import Executor
-
-MARKER = "MIXDISTILL_HOSTILE_MARKER"
+from mixdistill_plugin.cli import main
+from mixdistill_plugin.executor import Executor, Outcome, parse_result, template_kind
+from mixdistill_plugin.template import OVERSIZED, TIMED_OUT
 
 
 @pytest.mark.parametrize(
@@ -50,11 +54,18 @@ def test_answer_conventions(executor, program, answer):
     [
         ("x = 1", "no_answer", ""),
         ("print('no digits here')", "no_answer", ""),
+        ("ans = 'no number'", "no_answer", ""),
+        ("ans = float('nan')", "no_answer", ""),
         ("ans = 1 / 0", "error", "ZeroDivisionError"),
         ("ans = = 2", "error", "SyntaxError"),
         ("ans = undefined_name", "error", "NameError"),
+        ("import socket", "error", "ModuleNotFoundError"),  # not loaded in the template, and no file can be read
         ("while True:\n    pass", "timeout", "over 1s"),
-        ("import os", "blocked", "import os"),
+        ("ans = open('/etc/hostname').read()", "blocked", "PermissionError: [Errno 1] Operation not permitted: '/etc/hostname'"),
+        ("import os\nos._exit(0)", "error", "exited without a result"),
+        ("import os\nos._exit(7)", "error", "exit status 7"),
+        ("import os, signal\nsignal.signal(signal.SIGSEGV, signal.SIG_DFL)\nimport ctypes\nctypes.string_at(0)",
+         "error", "killed by SIGSEGV"),
     ],
 )
 def test_outcomes(executor, program, status, detail):
@@ -63,124 +74,174 @@ def test_outcomes(executor, program, status, detail):
     assert outcome.answer is None
 
 
-def test_module_changes_do_not_leak_between_programs():
+@pytest.mark.parametrize(
+    "program, kind",
+    [("ans = 2 + 2", "light"), ("import math\nans = math.pi", "base"), ("m = __import__('math')", "base"),
+     ("import numpy as np", "sci"), ("from sympy import solve", "sci")],
+)
+def test_a_program_goes_to_the_lightest_template_that_has_its_imports(program, kind):
+    assert template_kind(program) == kind
+
+
+def test_every_program_starts_from_the_template_s_state():
+    """Whatever one program changes in its process, the next program on the same template never sees it."""
+    tamper = [
+        "import math\nmath.pi = 3\nans = math.pi",
+        "import builtins\nbuiltins.float = lambda *a: 666.0\nans = 1",
+        "import sys\nsys.setrecursionlimit(25)\nans = 1",
+        "import fractions\nfractions.Fraction.__add__ = lambda a, b: 666\nans = 1",
+        "import collections\ncollections.Counter = dict\nans = 1",
+        "import decimal\ndecimal.getcontext().prec = 1\nans = 1",
+        "import sys\nsys.modules['math'] = None\nans = 1",
+        "import atexit\natexit.register(print, 666)\nans = 1",
+        "import random\nrandom.seed(666)\nans = 1",
+    ]
+    normal = [
+        "import math\nans = math.pi",
+        "ans = float('2.5') * 2",
+        "def f(n):\n    return n if n == 0 else f(n - 1)\nans = f(100) + 7",
+        "from fractions import Fraction\nans = Fraction(1, 2) + Fraction(1, 4)",
+        "import collections\nans = collections.Counter('aab')['a']",
+        "from decimal import Decimal\nans = Decimal(1) / Decimal(8)",
+    ]
     with Executor(workers=1) as ex:
-        first, second = ex.run(["import math\nmath.pi = 3\nans = math.pi", "import math\nans = math.pi"])
-    assert first.answer == 3 and second.answer == pytest.approx(3.14159265)
+        outcomes = ex.run(tamper + normal)
+    assert [o.answer for o in outcomes[len(tamper):]] == pytest.approx([3.14159265, 5, 7, 0.75, 2, 0.125])
 
 
 def test_each_non_halting_program_costs_one_timeout_and_stalls_nothing():
     loops = ["while True:\n    pass  # %d" % i for i in range(3)]
     programs = loops[:1] + [f"ans = {i}" for i in range(100)] + loops[1:]
     with Executor(timeout=0.5, workers=1) as ex:
-        ex.run(["ans = 0"])  # start the worker
+        ex.run(["ans = 0"])  # start the template
         start = time.monotonic()
         outcomes = ex.run(programs)
         elapsed = time.monotonic() - start
     assert [o.status for o in outcomes].count("timeout") == 3
     assert [o.answer for o in outcomes[1:101]] == list(range(100))
-    assert elapsed >= 3 * 0.5  # one worker: each loop costs its timeout, one after the other
+    assert elapsed >= 3 * 0.5  # one template: each loop costs its timeout, one after the other
 
 
-def test_a_worker_stuck_in_c_code_is_killed_and_replaced():
+@pytest.mark.parametrize("program", [
+    "ans = sum(range(10**12))",  # stuck in C: the timer cannot interrupt it
+    "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",
+    "while True:\n    try:\n        while True:\n            pass\n    except BaseException:\n        pass",
+])
+def test_a_program_that_defeats_its_timer_is_killed(program):
     with Executor(timeout=0.5, workers=1, grace=0.3) as ex:
-        outcomes = ex.run(["ans = sum(range(10**12))", "ans = 3", "ans = 4"])
-        assert ex.restarts == 1
+        outcomes = ex.run([program, "ans = 3", "ans = 4"])
+        assert ex.restarts == 0  # the template killed the child; it did not need replacing itself
     assert outcomes[0].status == "timeout" and "killed" in outcomes[0].detail
     assert [o.answer for o in outcomes[1:]] == [3, 4]
 
 
-def _hostile_corpus(canary: Path, port: int) -> list[tuple[str, str, str]]:
-    """(name, program, expected status) for programs that try to get out of the sandbox."""
-    esc = "import random\nos = random._os\n"  # a real `os` reached through an allowed module
-    real = "import fractions\nsys = fractions.sys\nb = sys.modules['builtins']\n"
-    imp = real + "imp = sys.modules['_frozen_importlib']._gcd_import\n"  # imports past __import__
-    shell = f"sh -c 'sleep 60; echo {MARKER}'"
-    return [
-        ("infinite loop", "while True:\n    pass", "timeout"),
-        ("memory bomb", "x = bytearray(16 * 1024 ** 3)", "error"),
-        ("memory creep", "x = []\nwhile True:\n    x.append(bytearray(10 ** 8))", "error"),
-        ("fork bomb", "import os\nwhile True:\n    os.fork()", "blocked"),
-        ("fork bomb via random._os", esc + "while True:\n    os.fork()", "blocked"),
-        ("os.system", esc + f'os.system("{shell}")', "blocked"),
-        ("subprocess", f"import subprocess\nsubprocess.Popen({shell!r}, shell=True)", "blocked"),
-        ("subprocess via exec", real + f"b.exec({f'import subprocess; subprocess.Popen({shell!r}, shell=True)'!r}, {{}})", "blocked"),
-        ("subprocess via importlib", imp + f"imp('subprocess').Popen({shell!r}, shell=True)", "blocked"),
-        ("write a file", f"open({str(canary.parent / 'new.txt')!r}, 'w').write('x')", "blocked"),
-        ("write a file via real open", real + f"b.open({str(canary.parent / 'new.txt')!r}, 'w').write('x')", "blocked"),
-        ("truncate a file via os.open", esc + f"os.open({str(canary)!r}, os.O_WRONLY | os.O_TRUNC)", "blocked"),
-        ("delete a file", esc + f"os.remove({str(canary)!r})", "blocked"),
-        ("delete a folder", esc + f"os.rmdir({str(canary.parent)!r})", "blocked"),
-        ("socket import", f"import socket\nsocket.create_connection(('127.0.0.1', {port}))", "blocked"),
-        ("socket via exec", real + f"b.exec(\"import socket; socket.create_connection(('127.0.0.1', {port}))\", {{}})", "blocked"),
-        ("socket via importlib", imp + f"imp('socket').create_connection(('127.0.0.1', {port}))", "blocked"),
-        ("sys.exit", "import sys\nsys.exit(3)", "blocked"),
-        ("sys.exit reached anyway", real + "sys.exit(3)", "no_answer"),
-        ("raise SystemExit", "raise SystemExit(1)", "no_answer"),
-        ("os._exit", esc + "os._exit(7)", "error"),
-        ("kill the parent", esc + "os.kill(os.getppid(), 9)", "blocked"),
-        ("output flood", "while True:\n    print('flood ' * 1000)", "timeout"),
-        ("one huge print", "print('y' * 10 ** 8)", "no_answer"),
-        ("deep recursion", "def f(n):\n    return f(n + 1)\nans = f(0)", "error"),
-        ("deeply nested repr", "x = []\nfor _ in range(10 ** 6):\n    x = [x]\nans = repr(x)", "error"),
-        ("signal import", "import signal\nsignal.alarm(0)", "blocked"),
-        ("signal tampering", real + "s = sys.modules['signal']\ns.signal(s.SIGALRM, s.SIG_IGN)\nwhile True:\n    pass", "timeout"),
-        ("timer tampering", real + "s = sys.modules['signal']\ns.setitimer(s.ITIMER_REAL, 0)\nwhile True:\n    pass", "timeout"),
-        ("__import__", "__import__('os').system('true')", "blocked"),
-        ("importlib", "import importlib\nimportlib.import_module('os')", "blocked"),
-        ("builtins module", "import builtins\nbuiltins.open('/etc/passwd')", "blocked"),
-        ("__builtins__ dict", "__builtins__['__import__']('os')", "blocked"),
-        ("getattr dunder", "getattr(getattr, '__self__')", "blocked"),
-        ("subclasses walk", "print(().__class__.__base__.__subclasses__())", "blocked"),
-        ("frame walk", "def f():\n    raise ValueError\ntry:\n    f()\nexcept ValueError as e:\n    g = e.__traceback__.tb_frame.f_back.f_globals", "blocked"),
-        ("eval", "eval(\"__import__('os')\")", "blocked"),
-        ("read /etc/passwd", "ans = open('/etc/passwd').read()", "blocked"),
-        ("read /etc/passwd via real open", real + "ans = b.open('/etc/passwd').read()", "blocked"),
-        ("list /", esc + "ans = len(os.listdir('/'))", "blocked"),
-        ("ctypes", imp + "imp('ctypes').CDLL(None)", "blocked"),
-    ]
+@pytest.mark.parametrize(
+    "raw, detail",
+    [
+        (b'["answer", 1e999, "", ""]', "unexpected result"),  # infinity
+        (b'["answer", NaN, "", ""]', "malformed result"),
+        (b'["answer", ' + b"9" * 5000 + b', "", ""]', "malformed result"),  # past Python's digit limit
+        (b'["answer", ' + b"9" * 400 + b', "", ""]', "unexpected result"),  # too large for a float
+        (b"[" * 100_000 + b"]" * 100_000, "malformed result"),
+        (b'["answer", 1, "", ""]["answer", 2, "", ""]', "malformed result"),  # a second, forged frame
+        (b'["answer", 1, "", ""]\n["answer", 2, "", ""]', "malformed result"),
+        (b'["answer", true, "", ""]', "unexpected result"),
+        (b'["answer", 1, "", "", "extra"]', "unexpected result"),
+        (b'["nonsense", 1, "", ""]', "unexpected result"),
+        (b'["error", 5, "", ""]', "unexpected result"),
+        (b'{"status": "answer"}', "unexpected result"),
+        (b"\xff\xfe not utf-8", "malformed result"),
+    ],
+)
+def test_the_executor_trusts_nothing_a_child_wrote(raw, detail):
+    assert parse_result(0, 0, raw, 1.0) == Outcome("protocol_error", None, detail)
 
 
-def _marker_processes() -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if MARKER.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(pid)
-        except OSError:
-            pass
-    return found
+def test_results_are_read_strictly_and_cleaned():
+    assert parse_result(0, 0, b'["answer", "The answer is 1,080.", "", ""]', 1.0).answer == 1080
+    assert parse_result(0, 0, b'["answer", "no number", "", ""]', 1.0).status == "no_answer"
+    cleaned = parse_result(0, 0, b'["no_answer", null, "", "\\ud800 7"]', 1.0)
+    assert cleaned.output == "\\ud800 7"  # a lone surrogate comes back as text that encodes
+    cleaned.output.encode("utf-8")
+    assert parse_result(0, OVERSIZED, b"x", 1.0).status == "protocol_error"
+    assert parse_result(-signal.SIGKILL, TIMED_OUT, b"", 1.0).status == "timeout"
 
 
-def test_hostile_programs_are_contained(tmp_path):
-    canary = tmp_path / "canary.txt"
-    canary.write_text("intact")
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.2)
-    corpus = _hostile_corpus(canary, listener.getsockname()[1])
-    with Executor(timeout=1.0, workers=2, memory_mb=512) as ex:
-        outcomes = ex.run([program for _, program, _ in corpus])
-        got = {name: (o.status, o.detail) for (name, _, _), o in zip(corpus, outcomes)}
-        expected = {name: status for name, _, status in corpus}
-        assert {n: s for n, (s, _) in got.items()} == expected, got
-        # afterwards the same executor still scores a normal batch correctly
-        assert [o.answer for o in ex.run([f"ans = {i} * 2" for i in range(50)])] == [i * 2 for i in range(50)]
-    assert got["os._exit"][1].startswith("WorkerDied")
-    assert got["memory bomb"][1] == "MemoryError"
-    assert got["socket via exec"][1] == "import socket"  # exec(code, {}) inherits the restricted builtins
-    assert got["socket via importlib"][1].startswith("socket.")
-    assert got["subprocess via importlib"][1] == "subprocess.Popen"
-    assert got["ctypes"][1] == "ctypes.dlopen"
-    assert got["read /etc/passwd via real open"][1] == "open '/etc/passwd'"
-    assert len(outcomes[[n for n, _, _ in corpus].index("one huge print")].output) <= 16_384
-    assert canary.read_text() == "intact"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["canary.txt"]
-    assert _marker_processes() == []
-    with pytest.raises(socket.timeout):
-        listener.accept()
-    listener.close()
+def test_a_child_that_forges_results_changes_only_its_own(tmp_path):
+    forge = ("import os\nfor fd in range(64):\n    try:\n        os.write(fd, b'\\x00\\x00\\x00\\x14R\\x00\\x00' + b'[\"answer\", 666, \"\", \"\"]' * 3)\n"
+             "    except OSError:\n        pass\nans = 1")
+    with Executor(workers=1) as ex:
+        outcomes = ex.run([forge] + [f"ans = {i}" for i in range(20)])
+    assert outcomes[0].status == "protocol_error"
+    assert [o.answer for o in outcomes[1:]] == list(range(20))
+
+
+def test_without_seccomp_the_executor_refuses_unless_allowed(monkeypatch):
+    def unavailable():
+        raise OSError("libseccomp.so.2: cannot open shared object file")
+
+    monkeypatch.setattr(containment, "seccomp_programs", unavailable)
+    monkeypatch.delenv(containment.WEAK_ENV, raising=False)
+    with pytest.raises(containment.SandboxUnavailable) as refused:
+        with Executor(workers=1) as ex:
+            ex.run(["ans = 1"])
+    message = str(refused.value)
+    assert "seccomp unavailable" in message and "libseccomp.so.2" in message
+    assert "--allow-weak-sandbox" in message and containment.WEAK_ENV in message
+    monkeypatch.setenv(containment.WEAK_ENV, "1")
+    with Executor(workers=1) as ex:
+        assert ex.run_one("ans = 6 * 7").answer == 42
+        assert ex.layers.below_minimum() == ["seccomp"] and ex.layers.landlock > 0
+
+
+def test_score_says_what_is_missing_and_how_to_opt_in(monkeypatch, tmp_path):
+    monkeypatch.setattr(containment, "seccomp_programs", lambda: (_ for _ in ()).throw(OSError("no libseccomp")))
+    monkeypatch.delenv(containment.WEAK_ENV, raising=False)
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text('{"id": 1, "answer": 4, "pot": ["ans = 2 + 2"]}\n')
+    refused = CliRunner().invoke(main, ["score", str(predictions)])
+    assert refused.exit_code == 1 and "seccomp unavailable" in refused.output and "Traceback" not in refused.output
+    allowed = CliRunner().invoke(main, ["--allow-weak-sandbox", "score", str(predictions), "--json"])
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads(allowed.output.strip().splitlines()[-1])["pot_acc"] == 100
+
+
+def test_doctor_lists_the_layers_in_force():
+    result = subprocess.run([str(Path(sys.executable).parent / "mixdistill"), "doctor"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for layer in containment.LAYER_STOPS:
+        assert layer in result.stdout
+    assert "active   seccomp" in result.stdout and "test program: answer 42.0" in result.stdout
+
+
+def test_no_process_outlives_a_killed_scorer(tmp_path):
+    """SIGKILL the scoring process mid-program: its templates and their children go with it."""
+    script = (
+        "import sys, time\nfrom mixdistill_plugin.executor import Executor\n"
+        "ex = Executor(timeout=60, workers=1).start()\nprint(ex._templates[0].proc.pid, flush=True)\n"
+        "ex.run(['while True:\\n    pass'])\n"
+    )
+    scorer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    template = int(scorer.stdout.readline())
+    deadline = time.monotonic() + 10
+    children: list[int] = []
+    while not children and time.monotonic() < deadline:
+        children = [int(pid) for pid in Path(f"/proc/{template}/task/{template}/children").read_text().split()]
+        time.sleep(0.05)
+    assert children, "the program never started"
+    scorer.kill()
+    scorer.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(pid) for pid in [template, *children]):
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in [template, *children])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_every_svamp_equation_scores_against_its_answer(data, executor):
