@@ -66,7 +66,6 @@ EVAL_BATCH ?= 64
 MAX_STEPS ?= 4
 EVAL_TASK ?= $(if $(filter gsm8k,$(DATASET)),gsm8k_md,$(DATASET))_$(if $(filter step_by_step,$(RECIPE)),direct,$(RECIPE))
 RECIPES ?= mixed cot pot step_by_step socratic
-export MIXDISTILL_DATA_DIR ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),)
 
 CHAT_EVAL := $(if $(shell grep -s "^mixdistill_prompt_format: *chat" $(AXOLOTL_CONFIG)),--apply_chat_template,)
 LOCAL_STUDENT := $(filter models/%,$(STUDENT))

@@ -1,6 +1,6 @@
 """Programs per second of the PoT executor against two baselines measured in the same run.
 
-    .venv/bin/python bench/executor.py [--data-dir ../shared/data] [--timeout 1.0]
+    .venv/bin/python bench/executor.py [--data-dir DIR] [--timeout 1.0]
 
 Corpus: every SVAMP equation as ``ans = <Equation>`` and every GSM8K test solution's calculator
 chain as a multi-line program, plus about 0.2% programs that never halt. Executors:
@@ -24,6 +24,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from mixdistill_plugin.data import SHIPPED
 from mixdistill_plugin.executor import Executor, default_workers
 
 NON_HALTING = (
@@ -92,7 +93,8 @@ def exec_with_alarm(programs: list[str], timeout: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MIXDISTILL_DATA_DIR", "../shared/data")))
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MIXDISTILL_DATA_DIR", SHIPPED)),
+                        help="a folder with svamp/SVAMP.json and gsm8k/test.jsonl (default: the package's copy)")
     parser.add_argument("--timeout", type=float, default=1.0)
     parser.add_argument("--baseline-sample", type=int, default=300, help="programs timed for the slow baseline")
     parser.add_argument("--repeats", type=int, default=3, help="passes over the halting corpus (best is kept)")

@@ -1,15 +1,17 @@
 """Loading questions: SVAMP and GSM8K by name, or a user's own JSON/JSONL/CSV/Parquet file.
 
-Named datasets resolve in order: ``data_dir`` (or ``$MIXDISTILL_DATA_DIR``), a folder laid out
-like ``shared/data`` (``svamp/SVAMP.json``, ``gsm8k/{train,test}.jsonl``); then the Hugging Face
-hub (``ChilleD/SVAMP``, ``openai/gsm8k``). Splits:
+The package ships the benchmarks (MIT, their licenses beside them) in ``mixdistill_plugin/datasets``:
+``svamp/SVAMP.json`` (the 1000 problems) and ``gsm8k/{train,test,test_socratic}.jsonl``. A named
+dataset reads each file from ``data_dir`` (or ``$MIXDISTILL_DATA_DIR``) when it is there, else from
+the shipped copy, so every machine evaluates the same split, offline. The Hugging Face hub serves
+only what is not shipped: the Socratic decompositions of GSM8K's train split (``openai/gsm8k``,
+``socratic`` configuration), when it can be reached. Splits:
 
-- SVAMP from ``SVAMP.json``: the literature's split, ``numpy.random.RandomState(0).permutation(1000)``
-  over the file order, the first 800 train, the last 200 test. From the hub: ChilleD/SVAMP's own
-  700/300 split (the 1000 problems in file order are not available there).
-- GSM8K: its own train (7473) and test (1319). Its Socratic decompositions (``socratic``
-  configuration on the hub, ``gsm8k/{split}_socratic.jsonl`` locally) are attached to the questions
-  when available (``Question.decomposition``; only the test split's is in ``shared/data``).
+- SVAMP: the literature's split, ``numpy.random.RandomState(0).permutation(1000)`` over the file
+  order, the first 800 train, the last 200 test.
+- GSM8K: its own train (7473) and test (1319). Its Socratic decompositions
+  (``gsm8k/{split}_socratic.jsonl``) are attached to the questions when available
+  (``Question.decomposition``).
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from mixdistill_plugin.records import Question
 
 NAMED = ("svamp", "gsm8k")
 Split = Literal["train", "test"]
-HUB = {"svamp": ("ChilleD/SVAMP", None), "gsm8k": ("openai/gsm8k", "main")}
-_LOCAL_HINT = "Set --data-dir or MIXDISTILL_DATA_DIR to a folder with svamp/SVAMP.json and gsm8k/{train,test}.jsonl"
+SHIPPED = Path(__file__).resolve().parent / "datasets"
+HUB_SOCRATIC = ("openai/gsm8k", "socratic")
 
 
 class DataUnavailable(RuntimeError):
-    """Neither a local copy nor the hub could provide a named dataset."""
+    """A named dataset's file is neither in the data folder nor in the package."""
 
 
 def data_dir_from(option: str | Path | None) -> Path | None:
@@ -64,36 +66,34 @@ def load_questions(
     return (questions[:limit] if limit is not None else questions), errors
 
 
+def dataset_file(relative: str, data_dir: Path | None = None) -> Path | None:
+    """``data_dir / relative`` when it exists, else the shipped copy, else ``None``."""
+    for folder in (data_dir, SHIPPED):
+        if folder is not None and (folder / relative).is_file():
+            return folder / relative
+    return None
+
+
 def _named(name: str, split: Split, data_dir: Path | None) -> list[Question]:
-    if data_dir is not None:
-        local = {"svamp": data_dir / "svamp" / "SVAMP.json", "gsm8k": data_dir / "gsm8k" / f"{split}.jsonl"}[name]
-        if local.exists():
-            if name == "svamp":
-                return _svamp_local(local, split)
-            socratic = local.with_name(f"{split}_socratic.jsonl")
-            return _gsm8k_rows([row for _, row in _rows(local)], split,
-                               [row for _, row in _rows(socratic)] if socratic.exists() else None)
+    relative = "svamp/SVAMP.json" if name == "svamp" else f"gsm8k/{split}.jsonl"
+    path = dataset_file(relative, data_dir)
+    if path is None:
+        looked = " nor in ".join(str(folder) for folder in (data_dir, SHIPPED) if folder is not None)
+        raise DataUnavailable(f"cannot load {name} ({split}): no {relative} in {looked}; reinstall mixdistill, "
+                              "or point --data-dir / MIXDISTILL_DATA_DIR at a folder that has it")
+    if name == "svamp":
+        return _svamp_local(path, split)
+    socratic = dataset_file(f"gsm8k/{split}_socratic.jsonl", data_dir)
+    decompositions = [row for _, row in _rows(socratic)] if socratic else _hub_socratic(split)
+    return _gsm8k_rows([row for _, row in _rows(path)], split, decompositions)
+
+
+def _hub_socratic(split: Split) -> list[dict] | None:
+    """GSM8K's Socratic decompositions from the hub (not shipped for the train split), or ``None``."""
     try:
         from datasets import load_dataset
 
-        repo, config = HUB[name]
-        rows = list(load_dataset(repo, config, split=split))
-        if name == "gsm8k":
-            return _gsm8k_rows(rows, split, _hub_socratic(repo, split))
-    except Exception as exc:  # any failure to reach or read the hub ends in the same advice
-        looked = f"no local copy in {data_dir}" if data_dir else "no local folder given"
-        raise DataUnavailable(
-            f"cannot load {name} ({split}): {looked}, and the Hugging Face hub failed "
-            f"({type(exc).__name__}: {str(exc)[:200]}). {_LOCAL_HINT}."
-        ) from None
-    return _svamp_rows(rows)
-
-
-def _hub_socratic(repo: str, split: Split) -> list[dict] | None:
-    try:
-        from datasets import load_dataset
-
-        return list(load_dataset(repo, "socratic", split=split))
+        return list(load_dataset(*HUB_SOCRATIC, split=split))
     except Exception:  # the decompositions are optional: without them there is no gold socratic teacher
         return None
 

@@ -1,8 +1,7 @@
-"""Shared fixtures: the data folder (../shared/data or MIXDISTILL_DATA_DIR) and one executor."""
+"""Shared fixtures: the benchmark data shipped in the package, one executor, the real SmolLM2."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,16 +11,12 @@ from mixdistill_plugin.executor import Executor
 REPO = Path(__file__).resolve().parent.parent
 
 
-def data_dir() -> Path:
-    return Path(os.environ.get("MIXDISTILL_DATA_DIR", REPO.parent / "shared" / "data"))
-
-
 @pytest.fixture(scope="session")
 def data() -> Path:
-    path = data_dir()
-    if not (path / "svamp" / "SVAMP.json").exists():
-        pytest.skip(f"no dataset copy at {path}; set MIXDISTILL_DATA_DIR to a folder laid out like ../shared/data")
-    return path
+    """The package's own copy of SVAMP and GSM8K (``svamp/SVAMP.json``, ``gsm8k/*.jsonl``)."""
+    from mixdistill_plugin.data import SHIPPED
+
+    return SHIPPED
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,8 @@ def _filter_options(f):
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N questions.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Local copies of svamp/gsm8k (default $MIXDISTILL_DATA_DIR, then the hub).")
+              help="A folder with svamp/SVAMP.json, gsm8k/{train,test}.jsonl ... read before the shipped copies "
+                   "[default: $MIXDISTILL_DATA_DIR].")
 @click.option("--question-field", default="question", show_default=True, help="For a file: the question field.")
 @click.option("--answer-field", default="answer", show_default=True, help="For a file: the gold answer field.")
 @click.option("--id-field", help="For a file: the id field [default: 'id' where rows have it, else a hash of the question].")

@@ -20,7 +20,8 @@ import click
 @click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="A folder laid out like shared/data [default: $MIXDISTILL_DATA_DIR, else the hub].")
+              help="A folder with svamp/SVAMP.json, gsm8k/{train,test}.jsonl ... read before the shipped copies "
+                   "[default: $MIXDISTILL_DATA_DIR].")
 @click.option("--max-steps", default=8, show_default=True, type=click.IntRange(min=1),
               help="Sub-questions per problem at most (the loop ends earlier when the decomposer stops).")
 @click.option("--max-gen-toks", default=64, show_default=True, type=click.IntRange(min=1),
