@@ -240,11 +240,19 @@ class Executor:
                 self._spec = None
 
     def start(self) -> "Executor":
-        """Start the ``light`` templates now rather than at the first run, and check the sandbox."""
+        """Start the ``light`` templates now, rather than at the first run; they get ready meanwhile."""
         with self._lock:
             self._grow("light", self.n_workers)
-            self._wait_ready()
         return self
+
+    def check(self) -> containment.Layers:
+        """Wait for the started templates and return the layers in force (``SandboxUnavailable`` if too few)."""
+        with self._lock:
+            if not self._templates:
+                self._grow("light", 1)
+            while pending := [t for t in self._templates if t.layers is None]:
+                self._poll(pending, {}, [], [])
+        return self.layers
 
     def run_one(self, program: str) -> Outcome:
         return self.run([program])[0]
@@ -263,10 +271,6 @@ class Executor:
                              (("template_bpf", self._spec.template_bpf), ("child_bpf", self._spec.child_bpf))}
         while sum(t.kind == kind for t in self._templates) < min(wanted, self.n_workers):
             self._templates.append(_Template(kind, self._config, self._spec.landlock_fd))
-
-    def _wait_ready(self) -> None:
-        while pending := [t for t in self._templates if t.layers is None]:
-            self._poll(pending, {}, [], {})
 
     def _check_layers(self, template: _Template, report: dict) -> None:
         global _announced

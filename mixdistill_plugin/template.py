@@ -38,6 +38,8 @@ import signal
 import struct
 import sys
 import time
+import warnings
+from json.encoder import encode_basestring_ascii as _json_string
 
 MODULES = {
     "light": (),
@@ -49,6 +51,7 @@ MODULES = {
 ANSWER_VARIABLES = ("ans", "answer", "result")
 OUTPUT_LIMIT = 16_384
 RESULT_LIMIT = 1 << 18
+SOURCE_LIMIT = 100_000
 TIMED_OUT, OVERSIZED = 1, 2
 SETUP_FAILED = 71  # exit code of a child whose containment could not be applied
 RESULT_HEADER = struct.Struct(">Hib")
@@ -86,24 +89,27 @@ class _Template:
         self.seccomp = False
 
     def lock_down(self) -> None:
-        """Put the template itself under the allowlist (it needs no file any more): children inherit it."""
+        """Limits and the allowlist on the template itself (it needs no file any more): children inherit them.
+
+        Only the CPU limit is set per child: a child's CPU clock starts at zero, the template's does not.
+        """
+        resource.setrlimit(resource.RLIMIT_AS, (self.memory_limit, self.memory_limit))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # the template writes only to pipes
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if self.linux and self.filters["template_bpf"] and self.filters["child_bpf"]:
             self.seccomp = (self.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
                             and self.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, self.filters["template_bpf"][1]) == 0)
 
     def contain(self, result_fd: int, timeout: float) -> dict:
-        """Apply every available layer to this (child) process; raise if one that exists fails."""
+        """Apply the per-child layers to this (child) process; raise if one that exists fails."""
         if self.linux:
             self.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != self.pid:
             os._exit(SETUP_FAILED)
         cpu = math.ceil(timeout) + 1
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_AS, (self.memory_limit, self.memory_limit))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        applied = {"rlimits": True, "seccomp": False, "landlock": 0}
-        if self.linux and self.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        applied = {"rlimits": resource.getrlimit(resource.RLIMIT_FSIZE) == (0, 0), "seccomp": False, "landlock": 0}
+        if self.linux and not self.seccomp and self.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
         if self.landlock_fd is not None:
             if self.syscall(_SYS_LANDLOCK_RESTRICT_SELF, self.landlock_fd, 0) != 0:
@@ -241,15 +247,27 @@ def _plain(value: object) -> float | str | None:
     return number if math.isfinite(number) else None
 
 
-def run_program(source: str, timeout: float) -> list:
-    """Run one program in this process: ``[status, answer, detail, output]``, the answer a number or a
-    text to read one from (see ``executor.parse_result``)."""
+def compile_program(source: str) -> tuple[object, list | None]:
+    """``(code, None)``, or ``(None, result)`` for a program that does not compile.
+
+    Runs in the template: compiling only parses (no program code runs), and in a fresh child it
+    would cost a millisecond of page faults per program. Source is capped at :data:`SOURCE_LIMIT`.
+    """
+    if len(source) > SOURCE_LIMIT:
+        return None, ["error", None, "ProgramTooLong", ""]
+    try:
+        return compile(strip_fences(source), "<program>", "exec", dont_inherit=True), None
+    except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+        return None, ["error", None, type(exc).__name__, ""]
+
+
+def run_program(code: object, timeout: float) -> list:
+    """Run compiled program ``code`` in this process: ``[status, answer, detail, output]``, the answer a
+    number or a text to read one from (see ``executor.parse_result``). SIGALRM must call :func:`_on_alarm`."""
     out = _CappedOutput()
     result: list = ["no_answer", None, "", ""]
-    signal.signal(signal.SIGALRM, _on_alarm)
     try:
         signal.setitimer(signal.ITIMER_REAL, timeout)
-        code = compile(strip_fences(source), "<program>", "exec")
         sys.stdout = sys.stderr = out
         namespace = {"__name__": "__main__", "__builtins__": builtins}
         try:
@@ -272,7 +290,17 @@ def run_program(source: str, timeout: float) -> list:
     return result
 
 
-def _child(template: _Template, source: str, timeout: float, result_fd: int) -> None:
+def encode_result(result: list) -> bytes:
+    """``result`` as a JSON array, without the encoder machinery (a child pays for every page it touches)."""
+    status, answer, detail, output = result
+    if isinstance(answer, float):
+        value = repr(answer)  # finite: _plain never returns inf or nan
+    else:
+        value = "null" if answer is None else _json_string(answer)
+    return f'["{status}",{value},{_json_string(detail)},{_json_string(output)}]'.encode()
+
+
+def _child(template: _Template, code: object, timeout: float, result_fd: int) -> None:
     """The forked child: contain itself, run the program, write its result, exit. Never returns."""
     try:
         template.contain(result_fd, timeout)
@@ -280,10 +308,10 @@ def _child(template: _Template, source: str, timeout: float, result_fd: int) -> 
         os._exit(SETUP_FAILED)
     try:
         try:
-            result = run_program(source, timeout)
+            result = run_program(code, timeout)
         except _Timeout:  # the timer fired between the program's end and its cancellation
             result = ["timeout", None, f"over {timeout:g}s", ""]
-        data = memoryview(json.dumps(result, allow_nan=False).encode())
+        data = memoryview(encode_result(result))
         while data:
             data = data[os.write(result_fd, data):]
     finally:
@@ -340,11 +368,14 @@ def _wait_child(pid: int, result_r: int, deadline: float, parent_fd: int) -> tup
 def run_contained(template: _Template, source: str, timeout: float, grace: float,
                   parent_fd: int) -> tuple[int, int, bytes]:
     """Fork a child for ``source``: ``(exit code, flags, raw result bytes)``."""
+    code, failed = compile_program(source)
+    if failed is not None:
+        return 0, 0, encode_result(failed)
     result_r, result_w = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(result_r)
-        _child(template, source, timeout, result_w)
+        _child(template, code, timeout, result_w)
     os.close(result_w)
     try:
         return _wait_child(pid, result_r, time.monotonic() + timeout + grace, parent_fd)
@@ -404,6 +435,8 @@ def main(read_fd: int, write_fd: int, landlock_fd: int | None) -> None:
     template.lock_down()
     grace = config["grace"]
     write_frame(write_fd, b"J" + json.dumps(_probe(template, grace)).encode())
+    signal.signal(signal.SIGALRM, _on_alarm)  # inherited by every child; the template sets no timer
+    warnings.simplefilter("ignore")  # compiling a program may warn; nobody would read it
     gc.collect()
     gc.freeze()  # children then leave the template's objects (and their pages) untouched
     while (request := read_frame(read_fd)) is not None:

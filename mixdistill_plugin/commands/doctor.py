@@ -18,12 +18,12 @@ def doctor() -> None:
 
     executor = Executor(timeout=2.0, workers=1, allow_weak=True)
     try:
-        outcome = executor.start().run_one("ans = 6 * 7")
+        layers = executor.check()
+        outcome = executor.run_one("ans = 6 * 7")
     except SandboxUnavailable as exc:  # only when allow_weak is off: not here
         raise click.ClickException(str(exc)) from None
     finally:
         executor.close()
-    layers = executor.layers
     on = {"fresh process per program": True, "seccomp": layers.seccomp, "landlock": layers.landlock > 0,
           "namespaces": bool(layers.namespaces), "rlimits": layers.rlimits}
     names = {"landlock": f"landlock (ABI {layers.landlock})" if layers.landlock else "landlock",
