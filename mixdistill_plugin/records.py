@@ -117,6 +117,9 @@ class Prediction(BaseModel):
         return row
 
 
+_BUILT_WHEN_USED = ConfigDict(defer_build=True)  # validators are built at first use: commands start faster
+
+
 class Question(BaseModel):
     """A problem with its gold answer, as every command sees it.
 
@@ -124,6 +127,8 @@ class Question(BaseModel):
     GSM8K solution text), ``decomposition`` its Socratic one (GSM8K's ``socratic`` configuration);
     the ``gold`` teacher turns them into rationales.
     """
+
+    model_config = _BUILT_WHEN_USED
 
     id: str
     question: str = Field(min_length=1)
@@ -139,9 +144,12 @@ class Completion(BaseModel):
     """One teacher completion as checked against the gold answer: a line of ``raw.jsonl``.
 
     ``outcome`` is the executor status for PoT (``answer``, ``no_answer``, ``error``, ``timeout``,
-    ``blocked``), ``answer``/``no_answer`` for text kinds, and ``request_error`` when the teacher
-    returned nothing usable (``error`` says why; such samples are asked for again on resume).
+    ``blocked``, ``protocol_error``), ``answer``/``no_answer`` for text kinds, and ``request_error``
+    when the teacher returned nothing usable (``error`` says why; such samples are asked for again
+    on resume).
     """
+
+    model_config = _BUILT_WHEN_USED
 
     id: str
     kind: str
@@ -160,6 +168,8 @@ class Completion(BaseModel):
 
 class TrainRecord(BaseModel):
     """A kept rationale: a line of ``train.jsonl`` and the input of the Axolotl formatter."""
+
+    model_config = _BUILT_WHEN_USED
 
     id: str
     question: str
