@@ -34,6 +34,7 @@ test: install
 	$(PY) -m pytest
 
 bench: install
+	$(PIP) install --quiet -e ".[bench]"
 	$(PY) bench/executor.py
 	$(PY) bench/generate.py
 	$(PY) bench/startup.py
