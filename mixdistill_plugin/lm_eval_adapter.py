@@ -27,8 +27,9 @@ from mixdistill_plugin.answers import DEFAULT_TOLERANCE
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.prompts import prompt_text
 from mixdistill_plugin.scoring import ItemScore, paths_by_question, read_answers, score_answers
+from mixdistill_plugin.startup import tasks_dir
 
-TASKS_DIR = Path(__file__).resolve().parent / "lm_eval_tasks"
+TASKS_DIR = Path(tasks_dir())
 Item = tuple[str, str, float, list]
 
 
