@@ -273,10 +273,9 @@ class Executor:
             self._templates.append(_Template(kind, self._config, self._spec.landlock_fd))
 
     def _check_layers(self, template: _Template, report: dict) -> None:
+        """Record the layers a template applied; refuse (every time) when they are below the minimum."""
         global _announced
         template.layers = report
-        if self.layers is not None:
-            return
         missing = dict(self._spec.problems)
         if not report.get("seccomp"):
             missing.setdefault("seccomp", "the kernel refused the filter")
@@ -284,15 +283,18 @@ class Executor:
             missing.setdefault("landlock", "not applied")
         if not report.get("namespaces"):
             missing["namespaces"] = "unprivileged user namespaces are not allowed here"
-        self.layers = containment.Layers(bool(report.get("seccomp")), int(report.get("landlock") or 0),
-                                         tuple(report.get("namespaces") or ()), bool(report.get("rlimits")), missing)
+        layers = containment.Layers(bool(report.get("seccomp")), int(report.get("landlock") or 0),
+                                    tuple(report.get("namespaces") or ()), bool(report.get("rlimits")), missing)
+        self.layers = layers if self.layers is None or layers.below_minimum() else self.layers
         if not _announced:
             _announced = True
             print(f"mixdistill: {self.layers.summary()}", file=sys.stderr)
-        if self.layers.below_minimum() and not self.allow_weak:
+        if layers.below_minimum() and not self.allow_weak:
             raise containment.SandboxUnavailable(self.layers.refusal())
 
     def _run_unique(self, programs: list[str]) -> list[Outcome]:
+        if self.layers is not None and self.layers.below_minimum() and not self.allow_weak:
+            raise containment.SandboxUnavailable(self.layers.refusal())
         results: list[Outcome | None] = [None] * len(programs)
         attempts = [0] * len(programs)
         queues: dict[str, deque[list[int]]] = {kind: deque() for kind in MODULES}

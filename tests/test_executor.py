@@ -187,6 +187,11 @@ def test_without_seccomp_the_executor_refuses_unless_allowed(monkeypatch):
             ex.run(["ans = 1"])
     message = str(refused.value)
     assert "seccomp unavailable" in message and "libseccomp.so.2" in message
+    with Executor(workers=2) as ex:  # asking again, or on another template, never runs a program
+        for _ in range(3):
+            with pytest.raises(containment.SandboxUnavailable):
+                ex.run(["import os\nos.write(2, b'ran')\nans = 1"] + [f"ans = {i}" for i in range(100)])
+        assert ex.layers.below_minimum() == ["seccomp"]
     assert "--allow-weak-sandbox" in message and containment.WEAK_ENV in message
     monkeypatch.setenv(containment.WEAK_ENV, "1")
     with Executor(workers=1) as ex:
