@@ -11,7 +11,8 @@ An output folder holds:
 - ``stats.json``: yields, coverage, tokens, throughput.
 
 Resuming asks only for the (question, kind, sample) triples that have no completion yet; samples
-whose request failed (``outcome: request_error``) are asked again.
+whose request failed (``outcome: request_error``) are asked again. A sample counts as answered
+once it has a completion; a request error recorded before it is history, not a failure.
 """
 
 from __future__ import annotations
@@ -122,26 +123,48 @@ def plan(questions: Sequence[Question], samples: dict[str, int], done: Sequence[
     return requests
 
 
-def completions_of(reply: Reply, teacher: str, executor: Executor, tolerance: float) -> list[Completion]:
-    """The ``raw.jsonl`` lines for one reply: one per requested sample, errors included."""
-    request, question = reply.request, reply.request.question
-    texts = reply.texts[: len(request.samples)]
-    found = read_answers(request.kind, texts, executor)
-    share = len(texts) or 1
-    lines = [
-        Completion(id=question.id, kind=request.kind, sample=sample, text=text, answer=answer, outcome=outcome,
-                   detail=detail, correct=answers_equal(answer, question.answer, tolerance), teacher=teacher,
-                   latency=round(reply.latency, 4), prompt_tokens=reply.prompt_tokens // share,
-                   completion_tokens=reply.completion_tokens // share)
-        for sample, text, (answer, outcome, detail) in zip(request.samples, texts, found)
-    ]
-    error = reply.error or "fewer choices than requested"
-    lines += [
-        Completion(id=question.id, kind=request.kind, sample=sample, text="", answer=None, outcome=REQUEST_ERROR,
-                   correct=False, teacher=teacher, latency=round(reply.latency, 4), error=error)
-        for sample in request.samples[len(texts):]
-    ]
+def completions_of(replies: Sequence[Reply], teacher: str, executor: Executor, tolerance: float) -> list[Completion]:
+    """The ``raw.jsonl`` lines for ``replies``: one per requested sample, errors included.
+
+    Answers are read a kind at a time, so a batch of programs goes to the executor together.
+    """
+    found: dict[int, list] = {}
+    for kind in dict.fromkeys(r.request.kind for r in replies):
+        mine = [i for i, r in enumerate(replies) if r.request.kind == kind]
+        texts = [t for i in mine for t in replies[i].texts[: len(replies[i].request.samples)]]
+        answers = iter(read_answers(kind, texts, executor) if texts else [])
+        for i in mine:
+            found[i] = [next(answers) for _ in replies[i].texts[: len(replies[i].request.samples)]]
+    lines = []
+    for i, reply in enumerate(replies):
+        request, question = reply.request, reply.request.question
+        texts = reply.texts[: len(request.samples)]
+        share = len(texts) or 1
+        lines += [
+            Completion(id=question.id, kind=request.kind, sample=sample, text=text, answer=answer, outcome=outcome,
+                       detail=detail, correct=answers_equal(answer, question.answer, tolerance), teacher=teacher,
+                       latency=round(reply.latency, 4), prompt_tokens=reply.prompt_tokens // share,
+                       completion_tokens=reply.completion_tokens // share)
+            for sample, text, (answer, outcome, detail) in zip(request.samples, texts, found[i])
+        ]
+        error = reply.error or "fewer choices than requested"
+        lines += [
+            Completion(id=question.id, kind=request.kind, sample=sample, text="", answer=None, outcome=REQUEST_ERROR,
+                       correct=False, teacher=teacher, latency=round(reply.latency, 4), error=error)
+            for sample in request.samples[len(texts):]
+        ]
     return lines
+
+
+def latest(completions: Sequence[Completion]) -> list[Completion]:
+    """One line per (question, kind, sample): its completion, else the last failed request for it."""
+    by_key: dict[tuple[str, str, int], Completion] = {}
+    for c in completions:
+        key = (c.id, c.kind, c.sample)
+        before = by_key.get(key)
+        if before is None or before.outcome == REQUEST_ERROR:
+            by_key[key] = c
+    return list(by_key.values())
 
 
 def normalise(text: str) -> str:
@@ -171,17 +194,22 @@ def build_train(questions: Sequence[Question], completions: Sequence[Completion]
 
 
 def compute_stats(questions: Sequence[Question], completions: Sequence[Completion], train: Sequence[TrainRecord],
-                  kinds: Sequence[str], run: dict | None = None) -> dict:
-    """Yield (correct / completions) and coverage (questions with a correct one) per kind, and more."""
+                  samples: dict[str, int], run: dict | None = None) -> dict:
+    """Yield (correct / completions) and coverage (questions with a correct one) per kind; whether
+    every sample asked for has a completion (``complete``) and how many do not yet (``missing``)."""
     ids = {q.id for q in questions}
-    stats: dict = {"questions": len(ids), "completions": 0, "request_errors": 0, "kinds": {}}
-    for kind in kinds:
-        mine = [c for c in completions if c.kind == kind and c.id in ids]
+    current = [c for c in latest(completions) if c.id in ids and c.sample < samples.get(c.kind, 0)]
+    stats: dict = {"questions": len(ids), "samples": len(ids) * sum(samples.values()), "completions": 0,
+                   "request_errors": 0, "kinds": {}}
+    for kind, n in samples.items():
+        mine = [c for c in current if c.kind == kind]
         answered = [c for c in mine if c.outcome != REQUEST_ERROR]
         correct = [c for c in answered if c.correct]
         covered = {c.id for c in correct}
         stats["kinds"][kind] = {
+            "samples": len(ids) * n,
             "completions": len(answered),
+            "missing": len(ids) * n - len(answered),
             "correct": len(correct),
             "yield": len(correct) / len(answered) if answered else None,
             "kept": sum(1 for t in train if t.kind == kind),
@@ -190,6 +218,10 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
         }
         stats["completions"] += len(answered)
         stats["request_errors"] += len(mine) - len(answered)
+    stats["missing"] = stats["samples"] - stats["completions"]
+    stats["complete"] = stats["missing"] == 0
+    errors = Counter(c.error for c in current if c.outcome == REQUEST_ERROR)
+    stats["errors"] = dict(errors.most_common())
     any_kind = {t.id for t in train}
     stats["coverage_any"] = len(any_kind) / len(ids) if ids else None
     stats["kept"] = len(train)
@@ -200,7 +232,7 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
     return stats
 
 
-def finish(files: RunFiles, kinds: Sequence[str], max_per_question: int | None,
+def finish(files: RunFiles, samples: dict[str, int], max_per_question: int | None,
            completions: Sequence[Completion] | None = None, run: dict | None = None) -> dict:
     """Rebuild ``train.jsonl`` and ``stats.json`` from the folder (atomically); the stats."""
     questions = read_questions(files.questions)
@@ -208,20 +240,57 @@ def finish(files: RunFiles, kinds: Sequence[str], max_per_question: int | None,
         completions = read_raw(files.raw)[0]
     train = build_train(questions, completions, max_per_question)
     write_jsonl_atomic(files.train, (t.model_dump() for t in train))
-    stats = compute_stats(questions, completions, train, kinds, run)
+    stats = compute_stats(questions, completions, train, samples, run)
     write_atomic(files.stats, json.dumps(stats, indent=2) + "\n")
     return stats
 
 
 async def ask(teacher: Teacher, requests: Sequence[Request], sampling: Sampling, files: RunFiles,
               executor: Executor, tolerance: float, on_reply: Callable[[Reply, list[Completion]], None]) -> None:
-    """Send ``requests``, append each reply's verified completions to ``raw.jsonl`` as it arrives."""
-    with files.raw.open("ab") as raw:
-        async for reply in teacher.replies(requests, sampling):
-            lines = await asyncio.to_thread(completions_of, reply, teacher.name, executor, tolerance)
-            raw.write("".join(c.model_dump_json() + "\n" for c in lines).encode())
-            raw.flush()
-            on_reply(reply, lines)
+    """Send ``requests``; verify the replies and append their completions to ``raw.jsonl`` as they arrive.
+
+    Replies that arrive while a batch is being verified form the next batch, verified together
+    and appended in one write. A batch with programs is verified in a thread (they run in the
+    executor's processes) so that the event loop goes on sending and receiving meanwhile.
+    """
+    arrived: asyncio.Queue = asyncio.Queue()
+    end = object()
+
+    async def receive() -> None:
+        try:
+            async for reply in teacher.replies(requests, sampling):
+                arrived.put_nowait(reply)
+        except BaseException as exc:  # noqa: BLE001 - raised again below, in order after the replies before it
+            arrived.put_nowait(exc)
+            raise
+        arrived.put_nowait(end)
+
+    receiver = asyncio.create_task(receive())
+    try:
+        with files.raw.open("ab") as raw:
+            while True:
+                batch = [await arrived.get()]
+                while not arrived.empty():
+                    batch.append(arrived.get_nowait())
+                stop = next((item for item in batch if not isinstance(item, Reply)), None)
+                replies = [item for item in batch if isinstance(item, Reply)]
+                if replies:
+                    if any(get_kind(r.request.kind).reader == "execute" for r in replies):
+                        lines = await asyncio.to_thread(completions_of, replies, teacher.name, executor, tolerance)
+                    else:  # reading answers out of text takes microseconds: no thread to hand the GIL to
+                        lines = completions_of(replies, teacher.name, executor, tolerance)
+                    raw.write("".join(c.model_dump_json() + "\n" for c in lines).encode())
+                    raw.flush()
+                    by_reply = iter(lines)
+                    for reply in replies:
+                        on_reply(reply, [next(by_reply) for _ in reply.request.samples])
+                if stop is end:
+                    return
+                if stop is not None:
+                    raise stop
+    finally:
+        receiver.cancel()
+        await asyncio.gather(receiver, return_exceptions=True)
 
 
 def refilter(files: RunFiles, executor: Executor, tolerance: float, max_per_question: int | None) -> dict:
@@ -231,10 +300,10 @@ def refilter(files: RunFiles, executor: Executor, tolerance: float, max_per_ques
     config = RunConfig.model_validate_json(files.config.read_text())
     gold = {q.id: q.answer for q in read_questions(files.questions)}
     completions, _ = read_raw(files.raw)
-    rechecked = []
+    rechecked = [c for c in completions if c.outcome == REQUEST_ERROR]  # still missing, still asked again
     for kind in config.samples:
         mine = [c for c in completions if c.kind == kind and c.outcome != REQUEST_ERROR and c.id in gold]
         for c, (answer, outcome, detail) in zip(mine, read_answers(kind, [c.text for c in mine], executor)):
             correct = answers_equal(answer, gold[c.id], tolerance)
             rechecked.append(c.model_copy(update=dict(answer=answer, outcome=outcome, detail=detail, correct=correct)))
-    return finish(files, list(config.samples), max_per_question, rechecked)
+    return finish(files, config.samples, max_per_question, rechecked)

@@ -1,12 +1,14 @@
-"""`mixdistill generate` / `filter` against a real OpenAI-protocol HTTP server on 127.0.0.1."""
+"""`mixdistill generate` / `filter` against a real OpenAI-protocol HTTP server on 127.0.0.1, with faults."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,8 +17,9 @@ from click.testing import CliRunner
 
 from conftest import rows
 from mixdistill_plugin.cli import main
-from openai_server import Fault, OpenAIServer, Script
+from openai_server import TRANSIENT, Fault, OpenAIServer, Script
 
+MIXDISTILL = Path(sys.executable).parent / "mixdistill"  # the installed console script
 QUESTIONS = [
     ("Ann has 3 red and 4 blue pens. How many pens does she have?", 7),
     ("A box holds 6 eggs. How many eggs are in 5 boxes?", 30),
@@ -66,99 +69,273 @@ def run(args: list[str]):
     return CliRunner().invoke(main, ["generate", "--no-progress", "--timeout", "0.5"] + args)
 
 
+def openai_args(tmp_path: Path, server, out: Path, rows=QUESTIONS) -> list[str]:
+    return ["--dataset", str(questions_file(tmp_path, rows)), "--teacher", "openai", "--model", "m",
+            "--base-url", server if isinstance(server, str) else server.base_url, "--out", str(out)]
+
+
 def raw_lines(out: Path) -> list[dict]:
     return rows(out / "raw.jsonl")
 
 
-def test_keeps_exactly_the_correct_deduplicated_rationales_despite_faults(tmp_path):
+def stats_of(out: Path) -> dict:
+    return json.loads((out / "stats.json").read_text())
+
+
+def samples_of(out: Path) -> dict[tuple[str, str, int], str]:
+    """(id, kind, sample) -> text of every answered sample; fails on a sample answered twice."""
+    got: dict = {}
+    for r in raw_lines(out):
+        if r["outcome"] != "request_error":
+            key = (r["id"], r["kind"], r["sample"])
+            assert key not in got, f"{key} answered twice"
+            got[key] = r["text"]
+    return got
+
+
+def status_line(output: str) -> str:
+    """The summary's first line: whether the output is complete."""
+    return next(line for line in output.splitlines() if line.startswith(("complete:", "incomplete:")))
+
+
+def asked(server) -> set[tuple[str, str]]:
+    return {a.key for a in server.log}
+
+
+def key_of(i: int, kind: str, rows=QUESTIONS) -> tuple[str, str]:
+    return (rows[i][0], kind)
+
+
+def test_every_transient_fault_is_retried_within_the_run(tmp_path):
     script, expected = script_for()
-    (q0, _), (q1, _), (q2, _), (q3, _), (q4, _), _ = QUESTIONS
+    faults = {  # one fault kind per (question, kind), each for its first attempts
+        key_of(0, "cot"): Fault("429", times=2, seconds=0.3), key_of(0, "pot"): Fault("500", times=2),
+        key_of(1, "cot"): Fault("502", times=1), key_of(1, "pot"): Fault("503", times=1, seconds=0.2),
+        key_of(2, "cot"): Fault("slow", times=1, seconds=1.5), key_of(2, "pot"): Fault("drop", times=2),
+        key_of(3, "cot"): Fault("truncate", times=1), key_of(3, "pot"): Fault("malformed", times=2),
+        key_of(4, "cot"): Fault("html", times=1), key_of(4, "pot"): Fault("no_choices", times=1),
+        key_of(5, "cot"): Fault("empty", times=1), key_of(5, "pot"): Fault("empty_content", times=2),
+    }
+    assert {f.kind for f in faults.values()} == set(TRANSIENT)
+    script.faults = faults
+    out = tmp_path / "run"
+    with OpenAIServer(script) as server:
+        result = run(openai_args(tmp_path, server, out) + ["--request-timeout", "1", "--retries", "3"])
+        assert result.exit_code == 0, result.output
+    # every fault asked again within the run, exactly as often as it happened
+    assert {key: server.attempts[key] for key in faults} == {key: f.times + 1 for key, f in faults.items()}
+    # n samples in one call: one answered request per (question, kind)
+    assert [a.n for a in server.log if a.outcome == "ok"] == [4] * 12
+    # Retry-After honoured: the 429's next attempt came no sooner than it said
+    first, second = [a.at for a in server.log if a.key == key_of(0, "cot")][1:3]
+    assert second - first >= 0.3
+    assert kept(out) == expected
+    assert not [r for r in raw_lines(out) if r["outcome"] == "request_error"]
+    assert len(samples_of(out)) == 48
+    stats = stats_of(out)
+    assert (stats["complete"], stats["missing"], stats["request_errors"], stats["completions"]) == (True, 0, 0, 48)
+    total_faults = sum(f.times for f in faults.values())
+    assert stats["run"]["requests"] == len(server.log) == 12 + total_faults
+    assert stats["run"]["retries"] == total_faults and stats["run"]["failed"] == 0
+    assert status_line(result.output) == "complete: 6 questions, all 48 samples answered"
+    assert f"this run: {12 + total_faults} requests ({total_faults} retries)" in result.output
+
+
+def test_faults_that_outlast_the_retries_are_recorded_and_asked_again_on_resume(tmp_path):
+    script, expected = script_for()
     script.faults = {
-        (q0, "cot"): Fault("429", times=2),
-        (q0, "pot"): Fault("500", times=2),
-        (q1, "cot"): Fault("drop", times=1),
-        (q1, "pot"): Fault("slow", times=1, seconds=3),
-        (q2, "cot"): Fault("malformed", times=99),
-        (q3, "pot"): Fault("empty", times=99),
-        (q4, "cot"): Fault("500", times=99),
+        key_of(2, "cot"): Fault("malformed", times=99),
+        key_of(3, "pot"): Fault("empty_content", times=99),
+        key_of(4, "cot"): Fault("500", times=99),
+        key_of(5, "cot"): Fault("drop", times=99),  # dropped connections end nothing while the server is up
+        key_of(5, "pot"): Fault("400", times=99),   # refused for good: not asked again within the run
     }
     out = tmp_path / "run"
     with OpenAIServer(script) as server:
-        result = run(["--dataset", str(questions_file(tmp_path)), "--teacher", "openai", "--model", "m",
-                      "--base-url", server.base_url, "--request-timeout", "1", "--retries", "3", "--out", str(out)])
+        result = run(openai_args(tmp_path, server, out) + ["--retries", "2"])
         assert result.exit_code == 0, result.output
-        # n samples in one call: one request per (question, kind) besides the retries
-        assert {r["n"] for r in server.requests} == {4}
-        assert all(r["messages"][0]["role"] == "user" and r["messages"][1]["role"] == "assistant"
-                   for r in server.requests)
-    failed = {(q2, "cot"), (q3, "pot"), (q4, "cot")}
-    assert kept(out) == {k: v for k, v in expected.items() if (QUESTIONS[int(k[0][1:])][0], k[1]) not in failed}
-    raw = raw_lines(out)
-    errors = {(r["id"], r["kind"]) for r in raw if r["outcome"] == "request_error"}
-    assert errors == {("p2", "cot"), ("p3", "pot"), ("p4", "cot")}
-    reasons = {(r["id"], r["kind"]): r["error"] for r in raw if r["outcome"] == "request_error"}
-    assert reasons[("p2", "cot")].startswith("JSONDecodeError")  # malformed body
-    assert reasons[("p3", "pot")] == "the response had no choices with text"
-    assert reasons[("p4", "cot")] == "HTTP 500: Error code: 500 - injected 500"  # after the retries
-    pot = [r for r in raw if r["kind"] == "pot" and r["id"] == "p0"]
-    assert sorted((r["sample"], r["outcome"], r["detail"]) for r in pot) == [
-        (0, "answer", ""), (1, "answer", ""), (2, "error", "ZeroDivisionError"), (3, "timeout", "over 0.5s")]
-    stats = json.loads((out / "stats.json").read_text())
-    assert stats["questions"] == 6 and stats["request_errors"] == 12
-    assert stats["kinds"]["cot"]["completions"] == 16 and stats["kinds"]["cot"]["correct"] == 8
-    assert stats["kinds"]["cot"]["coverage"] == pytest.approx(4 / 6)
-    assert stats["kinds"]["pot"]["kept"] == 5
-    assert "kept 9 rationales" in result.output
+    assert {key: server.attempts[key] for key in script.faults} == {
+        key_of(2, "cot"): 3, key_of(3, "pot"): 3, key_of(4, "cot"): 3, key_of(5, "cot"): 3, key_of(5, "pot"): 1}
+    failed = {("p2", "cot"), ("p3", "pot"), ("p4", "cot"), ("p5", "cot"), ("p5", "pot")}
+    assert kept(out) == {k: v for k, v in expected.items() if k not in failed}
+    reasons = {(r["id"], r["kind"]): r["error"] for r in raw_lines(out) if r["outcome"] == "request_error"}
+    assert reasons == {
+        ("p2", "cot"): "malformed reply: JSONDecodeError: Expecting value: line 1 column 37 (char 36)",
+        ("p3", "pot"): "the reply's choices held no text (empty completion)",
+        ("p4", "cot"): "HTTP 500: injected 500",
+        ("p5", "cot"): "the server closed the connection without a complete reply",
+        ("p5", "pot"): "HTTP 400: injected 400: this prompt is refused",
+    }
+    stats = stats_of(out)
+    assert (stats["complete"], stats["missing"], stats["request_errors"]) == (False, 20, 20)
+    assert stats["errors"]["HTTP 500: injected 500"] == 4
+    assert stats["run"]["failed"] == 20 and stats["kinds"]["cot"]["missing"] == 12
+    assert status_line(result.output).startswith("incomplete: 6 questions, 28 of 48 samples answered, 20 missing "
+                                                 "(20 failed: 4 x ")
+    assert "run the same command again to ask for them" in result.output
 
-    # resume against a server that has recovered: only the failed samples are asked again
+    # resume against a server that has recovered: only the failed samples are asked, and the run is complete
     script.faults = {}
     with OpenAIServer(script) as server:
-        again = run(["--dataset", str(questions_file(tmp_path)), "--teacher", "openai", "--model", "m",
-                     "--base-url", server.base_url, "--retries", "0", "--out", str(out)])
+        again = run(openai_args(tmp_path, server, out) + ["--retries", "0"])
         assert again.exit_code == 0, again.output
-        asked = {(r["messages"][-1]["content"].split("Question: ")[1].split("\n")[0],
-                  "pot" if r["messages"][-1]["content"].endswith("Program:") else "cot") for r in server.requests}
-    assert asked == failed
+    assert asked(server) == {(QUESTIONS[int(i[1:])][0], kind) for i, kind in failed}
     assert kept(out) == expected
+    stats = stats_of(out)
+    assert (stats["complete"], stats["missing"], stats["request_errors"], stats["errors"]) == (True, 0, 0, {})
+    assert status_line(again.output) == "complete: 6 questions, all 48 samples answered"
+    assert "failed requests" not in again.output
+
+
+@pytest.mark.parametrize("honour_n", [True, False])
+def test_one_run_completes_whether_or_not_the_server_honours_n(tmp_path, honour_n):
+    script, expected = script_for()
+    script.honour_n = honour_n
+    out = tmp_path / "run"
+    with OpenAIServer(script) as server:
+        result = run(openai_args(tmp_path, server, out) + ["--concurrency", "4"])
+        assert result.exit_code == 0, result.output
+    assert kept(out) == expected
+    samples = samples_of(out)
+    assert len(samples) == 48 and stats_of(out)["complete"]
+    # each sample its own text: the k-th choice for a prompt is the k-th scripted text
+    assert {samples[("p0", "pot", s)] for s in range(4)} == set(script.completions[key_of(0, "pot")])
+    run_stats = stats_of(out)["run"]
+    if honour_n:  # the speed of n: one request per (question, kind)
+        assert [a.n for a in server.log] == [4] * 12
+        assert run_stats["samples_per_request"] == "n" and "ignores" not in result.output
+    else:  # n asked until the first reply shows it is ignored (at most one request per worker), then one by one
+        assert len(server.log) == 48
+        assert 1 <= sum(a.n == 4 for a in server.log) <= 4 and all(a.n in (1, 4) for a in server.log)
+        assert run_stats["samples_per_request"] == "one (the server ignores n)"
+        assert "answered n=4 with one choice (it ignores `n`)" in result.output
+        assert run_stats["requests"] == 48 and run_stats["failed"] == 0
+
+
+def test_seeded_samples_asked_again_after_a_torn_line_are_the_uninterrupted_ones(tmp_path):
+    script, _ = script_for()
+    whole, torn = tmp_path / "whole", tmp_path / "torn"
+    with OpenAIServer(script) as server:
+        assert run(openai_args(tmp_path, server, whole) + ["--seed", "7"]).exit_code == 0
+        # every sample its own request, seeded by its index
+        assert sorted((a.n, a.seed) for a in server.log) == sorted([(1, 7 + s) for s in range(4)] * 12)
+        assert run(openai_args(tmp_path, server, torn) + ["--seed", "7"]).exit_code == 0
+        lines = (torn / "raw.jsonl").read_bytes().splitlines(keepends=True)
+        (torn / "raw.jsonl").write_bytes(b"".join(lines[:-5]) + lines[-5][:20])  # 5 lost, the last write torn
+        resumed = run(openai_args(tmp_path, server, torn) + ["--seed", "7"])
+        assert resumed.exit_code == 0, resumed.output
+        assert "dropped a torn last line" in resumed.output and "this run: 5 requests" in resumed.output
+    assert samples_of(torn) == samples_of(whole)
+    assert (torn / "train.jsonl").read_text() == (whole / "train.jsonl").read_text()
+
+
+def test_a_server_that_goes_away_and_comes_back_is_waited_for(tmp_path):
+    questions = [(f"Question number {i}: what is {i} plus {i}?", 2 * i) for i in range(30)]
+    script, expected = script_for(questions)
+    script.latency = 0.1
+    out = tmp_path / "run"
+    with OpenAIServer(script) as server:
+        def outage() -> None:
+            while not (out / "raw.jsonl").exists() or (out / "raw.jsonl").read_text().count("\n") < 8:
+                time.sleep(0.01)
+            server.down()
+            time.sleep(2)
+            server.up()
+
+        thread = threading.Thread(target=outage)
+        thread.start()
+        result = run(openai_args(tmp_path, server, out, questions) + ["--concurrency", "4", "--retries", "2",
+                                                                       "--give-up-after", "30"])
+        thread.join()
+    assert result.exit_code == 0, result.output
+    assert "cannot reach the teacher server" in result.output and "connection refused" in result.output
+    assert kept(out) == expected
+    assert len(samples_of(out)) == 30 * 8 and stats_of(out)["complete"]
+    # at most the 4 requests in flight when it went down were answered into a cut connection, and asked again
+    assert 60 <= server.outcomes()["ok"] <= 64 and len(server.log) == server.outcomes()["ok"]
+    assert stats_of(out)["run"]["requests"] > len(server.log)  # the refused attempts, which never reached it
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_server_that_is_gone_ends_the_run_after_give_up_after(tmp_path):
+    script, expected = script_for()
+    out = tmp_path / "run"
+    with OpenAIServer(script) as server:
+        first = run(openai_args(tmp_path, server, out) + ["--limit", "2"])
+        assert first.exit_code == 0, first.output
+    before = (out / "raw.jsonl").read_text()
+    start = time.monotonic()
+    down = run(openai_args(tmp_path, f"http://127.0.0.1:{_free_port()}/v1", out) + ["--give-up-after", "2"])
+    assert 2 <= time.monotonic() - start < 20
+    assert down.exit_code == 1
+    assert "has answered nothing for 2s (--give-up-after; last: connection refused)" in down.output
+    assert "timed out" not in down.output
+    assert "run the same command again to resume" in down.output
+    assert (out / "raw.jsonl").read_text() == before  # nothing recorded: no request counted as failed
+    assert kept(out) == {k: v for k, v in expected.items() if k[0] in ("p0", "p1")}
+    stats = stats_of(out)
+    assert (stats["complete"], stats["missing"], stats["request_errors"]) == (False, 32, 0)
+    assert status_line(down.output) == ("incomplete: 6 questions, 16 of 48 samples answered, 32 missing; "
+                                        "run the same command again to ask for them")
+
+
+def test_refused_key_wrong_model_and_wrong_url_say_what_to_check(tmp_path, monkeypatch):
+    script, _ = script_for()
+    script.api_key, script.model = "right", "m"
+    with OpenAIServer(script) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "wrong")
+        key = run(openai_args(tmp_path, server, tmp_path / "a"))
+        assert key.exit_code == 1 and "(401: Incorrect API key provided). Check OPENAI_API_KEY" in key.output
+        monkeypatch.setenv("OPENAI_API_KEY", "right")
+        model = run(openai_args(tmp_path, server, tmp_path / "b") + ["--model", "other"])
+        assert model.exit_code == 1 and "The model `other` does not exist" in model.output
+        assert "--model (the name the server knows the model by)" in model.output
+        url = run(openai_args(tmp_path, server.base_url.removesuffix("/v1"), tmp_path / "c"))
+        assert url.exit_code == 1 and "answered 404 to POST http://127.0.0.1" in url.output
+        assert "Check --base-url (most servers want the path ending in /v1" in url.output
+        assert len(server.log) == 0  # refused before a prompt was read, and not asked again
+        assert run(openai_args(tmp_path, server, tmp_path / "d") + ["--limit", "1"]).exit_code == 0
+
+
+@pytest.mark.parametrize("progress", ["--progress", "--no-progress"])
+def test_run_counts_are_right_with_and_without_a_progress_bar(tmp_path, progress):
+    script, _ = script_for()
+    script.faults = {key_of(0, "cot"): Fault("500", times=1)}
+    out = tmp_path / "run"
+    with OpenAIServer(script) as server:
+        result = CliRunner().invoke(main, ["generate", progress, "--timeout", "0.5"] + openai_args(tmp_path, server, out))
+        assert result.exit_code == 0, result.output
+    run_stats = stats_of(out)["run"]
+    assert (run_stats["requests"], run_stats["retries"], run_stats["completions"], run_stats["failed"]) == (13, 1, 48, 0)
+    # the rate while asking: from the first request sent to the last reply, start-up reported beside it
+    assert run_stats["requests_per_second"] == pytest.approx(13 / run_stats["asking_seconds"], rel=0.01)
+    assert 0 < run_stats["startup_seconds"] < run_stats["startup_seconds"] + run_stats["asking_seconds"] <= \
+        run_stats["wall_seconds"]
 
 
 def test_changed_sampling_parameters_are_refused(tmp_path):
-    data = str(questions_file(tmp_path))
     script, _ = script_for()
     with OpenAIServer(script) as server:
-        base = ["--dataset", data, "--teacher", "openai", "--model", "m", "--base-url", server.base_url]
         out = tmp_path / "run2"
-        assert run(base + ["--out", str(out), "--cot-samples", "1", "--pot-samples", "1"]).exit_code == 0
-        refused = run(base + ["--out", str(out), "--cot-samples", "1", "--pot-samples", "1", "--temperature", "0.2"])
+        base = openai_args(tmp_path, server, out) + ["--cot-samples", "1", "--pot-samples", "1"]
+        assert run(base).exit_code == 0
+        refused = run(base + ["--temperature", "0.2"])
         assert refused.exit_code == 2
         assert "temperature was 0.7, now 0.2" in refused.output and "Use a new --out" in refused.output
-        resumed = run(base + ["--out", str(out), "--cot-samples", "1", "--pot-samples", "1"])
+        resumed = run(base)
         assert resumed.exit_code == 0 and "this run: 0 requests" in resumed.output
-
-
-def test_unreachable_server_ends_with_a_clear_message_and_keeps_work(tmp_path):
-    script, expected = script_for()
-    out = tmp_path / "run"
-    data = str(questions_file(tmp_path))
-    with OpenAIServer(script) as server:
-        first = run(["--dataset", data, "--limit", "2", "--teacher", "openai", "--model", "m",
-                     "--base-url", server.base_url, "--out", str(out)])
-        assert first.exit_code == 0
-    before = (out / "raw.jsonl").read_text()
-    down = run(["--dataset", data, "--teacher", "openai", "--model", "m", "--base-url", server.base_url,
-                "--retries", "1", "--out", str(out)])
-    assert down.exit_code == 1
-    assert "could not be reached after 1 retries" in down.output
-    assert "run the same command again to resume" in down.output
-    assert (out / "raw.jsonl").read_text().startswith(before)
-    assert kept(out) == {k: v for k, v in expected.items() if k[0] in ("p0", "p1")}
+        assert status_line(resumed.output) == "complete: 6 questions, all 12 samples answered"
 
 
 def test_dry_run_prints_prompts_and_sends_nothing(tmp_path):
     script, _ = script_for()
     with OpenAIServer(script) as server:
-        result = run(["--dataset", str(questions_file(tmp_path)), "--teacher", "openai", "--model", "m",
-                      "--base-url", server.base_url, "--out", str(tmp_path / "run"), "--dry-run"])
+        result = run(openai_args(tmp_path, server, tmp_path / "run") + ["--dry-run"])
         assert server.requests == []
     assert result.exit_code == 0
     assert "would send 12 requests for 48 completions" in result.output
@@ -187,9 +364,7 @@ def test_filter_rebuilds_with_a_new_tolerance_and_cap(tmp_path):
     })
     out = tmp_path / "run"
     with OpenAIServer(script) as server:
-        assert run(["--dataset", str(questions_file(tmp_path, rows)), "--teacher", "openai", "--model", "m",
-                    "--base-url", server.base_url, "--cot-samples", "2", "--pot-samples", "2",
-                    "--out", str(out)]).exit_code == 0
+        assert run(openai_args(tmp_path, server, out, rows) + ["--cot-samples", "2", "--pot-samples", "2"]).exit_code == 0
     assert kept(out) == {("p0", "cot"): {"The answer is 8.333333."}, ("p0", "pot"): {"ans = 25 / 3"}}
     loose = CliRunner().invoke(main, ["filter", str(out), "--tolerance", "1e-3"])
     assert loose.exit_code == 0, loose.output
@@ -200,40 +375,77 @@ def test_filter_rebuilds_with_a_new_tolerance_and_cap(tmp_path):
     assert "raw.jsonl" in CliRunner().invoke(main, ["filter", str(tmp_path)]).output
 
 
-def _generate_subprocess(data: Path, base_url: str, out: Path) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "mixdistill_plugin.cli", "generate", "--no-progress", "--dataset", str(data),
-           "--teacher", "openai", "--model", "m", "--base-url", base_url, "--concurrency", "4",
-           "--cot-samples", "2", "--pot-samples", "2", "--out", str(out)]
+def _generate(data: Path, base_url: str, out: Path, *extra: str) -> subprocess.Popen:
+    cmd = [str(MIXDISTILL), "generate", "--no-progress", "--dataset", str(data), "--teacher", "openai",
+           "--model", "m", "--base-url", base_url, "--concurrency", "8", "--cot-samples", "2", "--pot-samples", "2",
+           "--out", str(out), *extra]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def test_sigkill_mid_run_then_resume_equals_an_uninterrupted_run(tmp_path):
-    rows = [(f"Question number {i}: what is {i} plus {i}?", 2 * i) for i in range(40)]
-    script, _ = script_for(rows)
-    script.latency = 0.05
-    data = questions_file(tmp_path, rows)
+def _wait_for_lines(raw: Path, count: int, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if raw.exists() and raw.read_bytes().count(b"\n") >= count:
+            return
+        time.sleep(0.01)
+
+
+def test_random_faults_and_sigkills_lose_and_duplicate_nothing(tmp_path):
+    """Every transient fault at 30% of attempts, five SIGKILLs, a torn last line: the resumed run
+    equals an uninterrupted run on a server without faults, sample for sample."""
+    questions = [(f"Question number {i}: what is {i} plus {i}?", 2 * i) for i in range(30)]
+    script, expected = script_for(questions)
+    script.latency = 0.02
+    data = questions_file(tmp_path, questions)
     killed, whole = tmp_path / "killed", tmp_path / "whole"
+    options = ("--seed", "3", "--retries", "12", "--request-timeout", "1", "--timeout", "0.2")
     with OpenAIServer(script) as server:
-        proc = _generate_subprocess(data, server.base_url, killed)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            raw = killed / "raw.jsonl"
-            if raw.exists() and raw.read_text().count("\n") >= 40:
-                break
-            time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        with (killed / "raw.jsonl").open("a") as handle:  # as if the kill had torn the last write
-            handle.write('{"id": "p7", "kind": "cot", "sam')
-        partial = (killed / "raw.jsonl").read_text().count("\n")
-        assert 40 <= partial < 160
-        resumed = _generate_subprocess(data, server.base_url, killed)
-        output = resumed.communicate(timeout=120)[0].decode()
-        assert resumed.returncode == 0, output
-        assert "dropped a torn last line" in output
-        fresh = _generate_subprocess(data, server.base_url, whole)
+        fresh = _generate(data, server.base_url, whole, *options)
         assert fresh.communicate(timeout=120)[0] and fresh.returncode == 0
-    assert kept(killed) == kept(whole)
+    script.fault_rate, script.random_seconds = 0.3, 1.2
+    with OpenAIServer(script) as server:
+        for kill in range(5):
+            proc = _generate(data, server.base_url, killed, *options)
+            raw = killed / "raw.jsonl"
+            _wait_for_lines(raw, 15 * (kill + 1), proc)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            assert proc.returncode == -signal.SIGKILL
+        with raw.open("a") as handle:  # as if a kill had torn the last write
+            handle.write('{"id": "p7", "kind": "cot", "sam')
+        assert 75 <= raw.read_text().count("\n") < 120
+        resumed = _generate(data, server.base_url, killed, *options)
+        output = resumed.communicate(timeout=180)[0].decode()
+        assert resumed.returncode == 0, output
+    assert "dropped a torn last line" in output
+    assert status_line(output) == "complete: 30 questions, all 120 samples answered"
+    faults = server.outcomes()
+    assert set(faults) - {"ok"} == set(TRANSIENT)  # every kind of fault happened
+    assert samples_of(killed) == samples_of(whole)
     assert (killed / "train.jsonl").read_text() == (whole / "train.jsonl").read_text()
-    keys = [(r["id"], r["kind"], r["sample"]) for r in raw_lines(killed)]
-    assert len(keys) == len(set(keys)) == 40 * 2 * 2
+    assert kept(killed) == expected
+    stats = stats_of(killed)
+    assert (stats["complete"], stats["missing"], stats["request_errors"]) == (True, 0, 0)
+
+
+def test_sigint_exits_130_keeps_everything_and_resumes(tmp_path):
+    questions = [(f"Question number {i}: what is {i} plus {i}?", 2 * i) for i in range(40)]
+    script, _ = script_for(questions)
+    script.latency = 0.05
+    data = questions_file(tmp_path, questions)
+    out = tmp_path / "run"
+    with OpenAIServer(script) as server:
+        proc = _generate(data, server.base_url, out, "--timeout", "0.2")
+        _wait_for_lines(out / "raw.jsonl", 20, proc)
+        os.kill(proc.pid, signal.SIGINT)
+        output = proc.communicate(timeout=60)[0].decode()
+        assert proc.returncode == 130, output
+        assert "interrupted: everything received so far is kept in" in output
+        stats = stats_of(out)
+        assert stats["complete"] is False and 20 <= stats["completions"] < 160
+        assert stats["completions"] == len(samples_of(out)) and stats["missing"] == 160 - stats["completions"]
+        assert status_line(output).startswith(f"incomplete: 40 questions, {stats['completions']} of 160 samples "
+                                              f"answered, {stats['missing']} missing; run the same command again")
+        resumed = _generate(data, server.base_url, out, "--timeout", "0.2")
+        assert resumed.communicate(timeout=120)[0] and resumed.returncode == 0
+    assert len(samples_of(out)) == 160 and stats_of(out)["complete"]

@@ -43,9 +43,14 @@ def _filter_options(f):
 @click.option("--model", help="Model name (openai) or path (hf, vllm).")
 @click.option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server, e.g. http://localhost:8000/v1.")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(min=1), help="openai: requests in flight.")
-@click.option("--retries", default=5, show_default=True, type=click.IntRange(min=0),
-              help="openai: retries of a request on 429, 5xx, timeouts and dropped connections.")
-@click.option("--request-timeout", default=120.0, show_default=True, type=float, help="openai: seconds per request.")
+@click.option("--retries", default=6, show_default=True, type=click.IntRange(min=0),
+              help="openai: retries of a request within the run (429, 5xx, timeouts, dropped connections, "
+                   "malformed or empty replies), waiting at most 0.5s doubling to 10s, or as Retry-After says.")
+@click.option("--request-timeout", default=120.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="openai: seconds per request.")
+@click.option("--give-up-after", default=120.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="openai: end the run when the server has answered nothing for this many seconds "
+                   "(connections refused, dropped or timing out); a restarting server is waited for until then.")
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="hf: prompts per batch.")
 @click.option("--cot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="CoT rationales per question.")
 @click.option("--pot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="PoT programs per question.")
@@ -61,20 +66,38 @@ def _filter_options(f):
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def generate(dataset, split, limit, data_dir, question_field, answer_field, id_field, skip_bad_rows, teacher, model,
-             base_url, concurrency, retries, request_timeout, batch_size, cot_samples, pot_samples,
+             base_url, concurrency, retries, request_timeout, give_up_after, batch_size, cot_samples, pot_samples,
              socratic_samples, temperature,
              max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
     """Ask a teacher for CoT rationales and PoT programs (and Socratic decompositions), keep the correct ones.
 
     Every completion is checked against the gold answer (CoT answers extracted, programs run in
     the sandboxed executor, a decomposition's last step read) and appended to OUT/raw.jsonl; the correct ones, deduplicated, form
-    OUT/train.jsonl, the input of the Axolotl formatter. Run the same command again to resume.
+    OUT/train.jsonl, the input of the Axolotl formatter. Run the same command again to resume;
+    the summary and OUT/stats.json say whether the output is complete. Exit codes: 0 done (see
+    the summary for samples still missing), 1 the teacher is unavailable, 2 bad input, 130 interrupted.
 
     \b
     mixdistill generate --dataset svamp --teacher gold --out runs/gold
     mixdistill generate --dataset gsm8k --teacher openai --base-url http://localhost:8000/v1 \\
         --model meta-llama/Llama-3.1-405B-Instruct --out runs/405b
     """
+    started = time.monotonic()
+    try:
+        _generate(started, dataset, split, limit, data_dir, question_field, answer_field, id_field, skip_bad_rows,
+                  teacher, model, base_url, concurrency, retries, request_timeout, give_up_after, batch_size,
+                  cot_samples, pot_samples, socratic_samples, temperature, max_tokens, seed, shots,
+                  max_per_question, tolerance, timeout, out, dry_run, progress)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: everything received so far is kept in {out}; run the same command again to resume.",
+                   err=True)
+        click.get_current_context().exit(130)
+
+
+def _generate(started, dataset, split, limit, data_dir, question_field, answer_field, id_field, skip_bad_rows,
+              teacher, model, base_url, concurrency, retries, request_timeout, give_up_after, batch_size,
+              cot_samples, pot_samples, socratic_samples, temperature, max_tokens, seed, shots, max_per_question,
+              tolerance, timeout, out, dry_run, progress) -> None:
     from mixdistill_plugin.cli import InputProblem
     from mixdistill_plugin.data import DataUnavailable, load_questions
     from mixdistill_plugin.generate import RunConfig, RunFiles, prompts_fingerprint
@@ -92,7 +115,7 @@ def generate(dataset, split, limit, data_dir, question_field, answer_field, id_f
                                             question_field=question_field, answer_field=answer_field,
                                             id_field=id_field, skip_bad_rows=skip_bad_rows)
         backend = make_teacher(teacher, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
-                               request_timeout=request_timeout, batch_size=batch_size)
+                               request_timeout=request_timeout, give_up_after=give_up_after, batch_size=batch_size)
     except InputError as exc:
         raise InputProblem(str(exc)) from None
     except (DataUnavailable, TeacherUnavailable) as exc:
@@ -105,7 +128,7 @@ def generate(dataset, split, limit, data_dir, question_field, answer_field, id_f
     if dry_run:
         _dry_run(questions, samples, shots, teacher, files)
         return
-    _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress)
+    _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started)
 
 
 def _dry_run(questions, samples, shots, teacher, files) -> None:
@@ -130,12 +153,33 @@ def _dry_run(questions, samples, shots, teacher, files) -> None:
                f"({len(questions)} questions, {len(done)} completions already in {files.raw})")
 
 
-def _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress) -> None:
+def _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started) -> None:
+    from mixdistill_plugin.executor import Executor
+    from mixdistill_plugin.prompts import get_kind
+
+    # The executor's processes start now and get ready in the background, while the rest loads
+    # and the teacher connects: programs are needed only when the first replies arrive.
+    executor = Executor(timeout=timeout)
+    if any(get_kind(kind).reader == "execute" for kind in config.samples):
+        executor.start()
+    with executor:
+        stats, failure, interrupted = _ask(questions, backend, config, files, tolerance, max_per_question,
+                                           progress, started, executor)
+    _summary(stats, files)
+    if interrupted:
+        raise interrupted
+    if failure:
+        raise click.ClickException(f"{failure}\nEverything received so far is kept in {files.out}; "
+                                   "run the same command again to resume.")
+
+
+def _ask(questions, backend, config, files, tolerance, max_per_question, progress, started, executor):
+    """Ask, record, finish: the stats, and why the run stopped early (a message, or the interrupt)."""
     import asyncio
+    import sys
 
     from tqdm import tqdm
 
-    from mixdistill_plugin.executor import Executor
     from mixdistill_plugin.generate import ConfigConflict, ask, finish, open_run, plan, read_raw
     from mixdistill_plugin.teachers import Sampling, TeacherUnavailable
 
@@ -150,47 +194,78 @@ def _run(questions, backend, config, files, tolerance, timeout, max_per_question
     sampling = Sampling(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed,
                         shots=config.shots)
     counts = {k: [0, 0] for k in config.samples}  # correct, answered
-    bar = tqdm(total=len(requests), unit="req", disable=not progress, desc=f"{backend.name}")
+    got = {"replies": 0, "completions": 0, "failed": 0}
+    bar = tqdm(total=sum(len(r.samples) for r in requests), unit="sample", disable=not progress,
+               desc=f"{backend.name}")
+    if hasattr(backend, "notice"):
+        backend.notice = lambda message: tqdm.write(message, file=sys.stderr)
 
     def on_reply(reply, lines) -> None:
+        got["replies"] += 1
+        got["last"] = time.monotonic()
         for line in lines:
             if line.outcome != "request_error":
                 counts[line.kind][1] += 1
                 counts[line.kind][0] += line.correct
+                got["completions"] += 1
+            else:
+                got["failed"] += 1
         bar.set_postfix({f"{k} yield": f"{c / a:.0%}" if a else "-" for k, (c, a) in counts.items()}, refresh=False)
-        bar.update(1)
+        bar.update(len(lines))
 
-    start, failure = time.monotonic(), None
-    with Executor(timeout=timeout) as executor:
-        try:
-            asyncio.run(ask(backend, requests, sampling, files, executor, tolerance, on_reply))
-        except TeacherUnavailable as exc:
-            failure = str(exc)
-        except KeyboardInterrupt:
-            failure = "interrupted"
-        finally:
-            bar.close()
-            wall = time.monotonic() - start
-            run = {"requests": bar.n, "wall_seconds": round(wall, 3),
-                   "requests_per_second": round(bar.n / wall, 3) if wall else None}
-            stats = finish(files, list(config.samples), max_per_question, run=run)
-    _summary(stats, files)
-    if failure:
-        raise click.ClickException(f"{failure}\nEverything received so far is kept in {files.out}; "
-                                   "run the same command again to resume.")
+    failure = interrupted = None
+    got["asking"] = time.monotonic()
+    try:
+        asyncio.run(ask(backend, requests, sampling, files, executor, tolerance, on_reply))
+    except TeacherUnavailable as exc:
+        failure = str(exc)
+    except KeyboardInterrupt as exc:
+        interrupted = exc
+    finally:
+        bar.close()
+        stats = finish(files, config.samples, max_per_question, run=_run_stats(backend, got, started))
+    return stats, failure, interrupted
+
+
+def _run_stats(backend, got: dict, started: float) -> dict:
+    """This run's figures: ``wall_seconds`` from the start of the command to the end of the run,
+    ``startup_seconds`` until the first request went out, ``requests_per_second`` while asking
+    (first request sent to last reply)."""
+    now = time.monotonic()
+    teacher = getattr(backend, "counts", {})
+    requests = teacher.get("requests", got["replies"])
+    first = getattr(backend, "first_sent", None) or got["asking"]
+    asking = got.get("last", now) - first if got["replies"] else 0.0
+    run = {"requests": requests, "retries": teacher.get("retries", 0), "completions": got["completions"],
+           "failed": got["failed"], "wall_seconds": round(now - started, 3),
+           "startup_seconds": round(first - started, 3), "asking_seconds": round(asking, 3),
+           "requests_per_second": round(requests / asking, 3) if asking > 0 else None,
+           "completions_per_second": round(got["completions"] / asking, 3) if asking > 0 else None}
+    if hasattr(backend, "one_per_request"):
+        run["samples_per_request"] = "one (the server ignores n)" if backend.one_per_request else "n"
+    return run
 
 
 def _summary(stats: dict, files) -> None:
-    click.echo(f"{stats['questions']} questions, {stats['completions']} completions"
-               + (f", {stats['request_errors']} failed requests (asked again on resume)" if stats["request_errors"] else ""))
+    if stats["complete"]:
+        click.echo(f"complete: {stats['questions']} questions, all {stats['samples']} samples answered")
+    else:
+        errors = stats.get("errors", {})
+        why = "; ".join(f"{n} x {error}" for error, n in list(errors.items())[:3])
+        click.echo(f"incomplete: {stats['questions']} questions, {stats['completions']} of {stats['samples']} samples "
+                   f"answered, {stats['missing']} missing" + (f" ({stats['request_errors']} failed: {why})" if why else "")
+                   + "; run the same command again to ask for them")
     click.echo(f"{'kind':<9}{'completions':>12}{'correct':>9}{'yield':>8}{'kept':>7}{'coverage':>10}")
     for kind, k in stats["kinds"].items():
         pct = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
         click.echo(f"{kind:<9}{k['completions']:>12}{k['correct']:>9}{pct(k['yield']):>8}{k['kept']:>7}{pct(k['coverage']):>10}")
-    run = stats.get("run", {})
-    click.echo(f"tokens: {stats['prompt_tokens']} prompt, {stats['completion_tokens']} completion; "
-               f"this run: {run.get('requests', 0)} requests in {run.get('wall_seconds', 0):.1f}s"
-               + (f" ({run['requests_per_second']:.1f}/s)" if run.get("requests_per_second") else ""))
+    line = f"tokens: {stats['prompt_tokens']} prompt, {stats['completion_tokens']} completion"
+    if run := stats.get("run"):
+        line += (f"; this run: {run['requests']} requests" + (f" ({run['retries']} retries)" if run["retries"] else "")
+                 + f" in {run['wall_seconds']:.1f}s"
+                 + (f" ({run['requests_per_second']:.1f}/s after {run['startup_seconds']:.1f}s of start-up)"
+                    if run.get("requests_per_second") else ""))
+    click.echo(line)
     click.echo(f"kept {stats['kept']} rationales in {files.train}")
 
 

@@ -1,9 +1,11 @@
 """Teacher backends: anything that turns (question, kind, n) requests into completions.
 
-Each backend yields :class:`Reply` objects as they are ready (in any order); the generator
-verifies and records them. A backend raises :class:`TeacherUnavailable` when going on is
-pointless (the server cannot be reached after the retries, the key is refused, a package is
-missing); replies already yielded are kept.
+Each backend yields :class:`Reply` objects as they are ready (in any order), one for every sample
+asked (a reply's ``request.samples`` are the samples its ``texts`` answer, in order; a reply with
+``error`` answers none of them); the generator verifies and records them. A backend raises
+:class:`TeacherUnavailable` when going on is pointless (the server has answered nothing for a long
+while, the key is refused, a package is missing); replies already yielded are kept. A backend may
+keep ``counts`` (``requests`` sent, ``retries``, ``failed`` for good) for the run's statistics.
 
 | ``--teacher`` | backend | needs |
 | --- | --- | --- |
@@ -59,7 +61,8 @@ class Teacher(Protocol):
 
 
 def make_teacher(kind: str, *, model: str | None = None, base_url: str | None = None, concurrency: int = 32,
-                 retries: int = 5, request_timeout: float = 120.0, batch_size: int = 8) -> Teacher:
+                 retries: int = 6, request_timeout: float = 120.0, give_up_after: float = 120.0,
+                 batch_size: int = 8) -> Teacher:
     """The backend called ``kind`` (see the module table), configured from command-line options."""
     if kind == "gold":
         from mixdistill_plugin.teachers.gold import GoldTeacher
@@ -70,7 +73,8 @@ def make_teacher(kind: str, *, model: str | None = None, base_url: str | None = 
     if kind == "openai":
         from mixdistill_plugin.teachers.openai_chat import OpenAITeacher
 
-        return OpenAITeacher(model, base_url, concurrency=concurrency, retries=retries, timeout=request_timeout)
+        return OpenAITeacher(model, base_url, concurrency=concurrency, retries=retries, timeout=request_timeout,
+                             give_up_after=give_up_after)
     if kind == "hf":
         from mixdistill_plugin.teachers.hf import HFTeacher
 

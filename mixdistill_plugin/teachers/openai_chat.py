@@ -1,107 +1,324 @@
 """Teacher: any server that speaks the OpenAI chat-completions API (OpenAI, vLLM, SGLang, TGI,
-llama.cpp server, Ollama), through the official ``openai`` async client.
+llama.cpp server, Ollama), through the official ``openai`` async client over aiohttp.
 
-The SDK retries 429, 5xx, timeouts and dropped connections ``retries`` times with exponential
-backoff (and honours ``Retry-After``). What is left after that:
+**Samples per request.** One request per (question, kind) asks ``n`` = the samples it lacks. A
+server that answers ``n > 1`` with one choice (llama.cpp, Ollama and several gateways ignore
+``n``) is asked one sample per request from then on, and the samples it left out are asked at
+once; a reply with some but not all choices has the rest asked again. With a seed, every sample
+is a request of its own seeded ``seed + sample``: a sample asked again on resume is the one an
+uninterrupted run gets, not a copy of sample 0.
 
-- the server cannot be reached, or refuses the key or the model: :class:`TeacherUnavailable`;
-- any other failed request, a malformed body, empty choices: a :class:`Reply` with ``error``,
-  recorded in ``raw.jsonl`` and asked again on the next run.
+**Faults, retried within the run** with backoff (random, at most 0.5 s doubling up to 10 s;
+``Retry-After`` and ``retry-after-ms`` honoured up to 60 s), ``retries`` times per request:
+HTTP 408, 409, 429 and 5xx; a 200 whose body is not JSON, has no ``choices``, or whose choices
+hold no text; a connection dropped or timed out. A refused connection (nothing listening, the
+server restarting) does not use up a request's retries: the request waits for the server. The run
+ends (:class:`TeacherUnavailable`) only when the server has answered nothing for ``give_up_after``
+seconds while requests fail to connect, are dropped or time out. A request that still fails after
+its retries, or that the server refuses (another 4xx), comes back as a :class:`Reply` with
+``error``: recorded in ``raw.jsonl`` and asked again on the next run. 401, 403 and 404 end the
+run: the key, the model or ``--base-url`` is wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
+import errno
 import os
+import sys
 import time
-from typing import AsyncIterator, Sequence
+from dataclasses import replace
+from typing import AsyncIterator, Callable, Sequence
 
 from mixdistill_plugin.prompts import chat_messages, get_kind
 from mixdistill_plugin.teachers import Reply, Request, Sampling, TeacherUnavailable, truncate_at_stop
 
+RETRY_STATUS = frozenset({408, 409, 429})
+FIRST_BACKOFF = 0.5
+MAX_BACKOFF = 10.0
+MAX_RETRY_AFTER = 60.0
+
+
+class Fault(Exception):
+    """One attempt failed in a way worth another try. ``counts``: it uses up one of the retries."""
+
+    def __init__(self, message: str, *, counts: bool = True, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.counts = counts
+        self.retry_after = retry_after
+
 
 class OpenAITeacher:
-    def __init__(self, model: str, base_url: str | None, *, concurrency: int = 32, retries: int = 5,
-                 timeout: float = 120.0) -> None:
+    def __init__(self, model: str, base_url: str | None, *, concurrency: int = 32, retries: int = 6,
+                 timeout: float = 120.0, give_up_after: float = 120.0,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.model = model
         self.base_url = base_url
         self.concurrency = concurrency
         self.retries = retries
         self.timeout = timeout
+        self.give_up_after = give_up_after
+        self.notice = notice or (lambda message: print(message, file=sys.stderr))
         self.name = f"openai:{model}"
+        self.one_per_request = False  # set when the server is seen to ignore `n`
+        self.counts = {"requests": 0, "retries": 0, "failed": 0}
+        self.first_sent: float | None = None
+        self._last_contact = time.monotonic()
+        self._warned_unreachable = False
 
     async def replies(self, requests: Sequence[Request], sampling: Sampling) -> AsyncIterator[Reply]:
+        """Every request's samples, as replies arrive; follow-ups for samples a server left out."""
+        if not requests:
+            return
         import openai
 
         client = openai.AsyncOpenAI(
             base_url=self.base_url,
             api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
-            max_retries=self.retries,
+            max_retries=0,  # retried here, where malformed and empty replies are retried too
             timeout=self.timeout,
             # the SDK's aiohttp transport: httpx's pool costs milliseconds per request at high concurrency
             http_client=openai.DefaultAioHttpClient(timeout=self.timeout),
         )
-        gate = asyncio.Semaphore(self.concurrency)
+        self._last_contact = time.monotonic()
+        work: asyncio.Queue[Request] = asyncio.Queue()
+        for request in requests:
+            for part in self._split(request, sampling):
+                work.put_nowait(part)
+        results: asyncio.Queue = asyncio.Queue()
+        done = object()
 
-        async def one(request: Request) -> Reply:
-            async with gate:
-                return await self._ask(client, request, sampling)
+        async def worker() -> None:
+            while True:
+                request = await work.get()
+                try:
+                    await self._serve(client, request, sampling, work, results)
+                except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+                    results.put_nowait(exc)
+                    raise
+                finally:
+                    work.task_done()
 
-        tasks = [asyncio.ensure_future(one(r)) for r in requests]
+        async def all_done() -> None:
+            await work.join()
+            results.put_nowait(done)
+
+        samples = sum(len(r.samples) for r in requests)
+        tasks = [asyncio.create_task(worker()) for _ in range(min(self.concurrency, samples))]
+        tasks.append(asyncio.create_task(all_done()))
         try:
-            for next_done in asyncio.as_completed(tasks):
-                yield await next_done
+            while (item := await results.get()) is not done:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await client.close()
 
-    async def _ask(self, client, request: Request, sampling: Sampling) -> Reply:
-        import openai
-        from openai.types.chat import ChatCompletion
+    def _split(self, request: Request, sampling: Sampling) -> list[Request]:
+        if len(request.samples) > 1 and (sampling.seed is not None or self.one_per_request):
+            return [replace(request, samples=(s,)) for s in request.samples]
+        return [request]
 
-        kind = get_kind(request.kind)
+    async def _serve(self, client, request: Request, sampling: Sampling, work: asyncio.Queue,
+                     results: asyncio.Queue) -> None:
+        """Ask for ``request``'s samples; put the reply, and queue any samples the server left out."""
+        if len(request.samples) > 1 and self.one_per_request:  # learnt while this one waited
+            request, *rest = self._split(request, sampling)
+            for part in rest:
+                work.put_nowait(part)
+        reply, choices = await self._ask(client, request, sampling)
+        got = len(reply.texts)
+        if reply.error or got >= len(request.samples):
+            results.put_nowait(reply)
+            return
+        if choices == 1 and not self.one_per_request:
+            self.one_per_request = True
+            self.notice(f"the teacher server answered n={len(request.samples)} with one choice (it ignores `n`): "
+                        "asking one sample per request from now on")
+        results.put_nowait(replace(reply, request=replace(request, samples=request.samples[:got])))
+        for part in self._split(replace(request, samples=request.samples[got:]), sampling):
+            work.put_nowait(part)
+
+    async def _ask(self, client, request: Request, sampling: Sampling) -> tuple[Reply, int]:
+        """The reply to ``request`` after the retries, and how many choices the server sent."""
+        body = {
+            "model": self.model,
+            "messages": chat_messages(request.kind, request.question.question, shots=sampling.shots),
+            "temperature": sampling.temperature,
+            "max_tokens": sampling.max_tokens,
+            "stop": list(get_kind(request.kind).stop),
+        }
+        if len(request.samples) > 1:
+            body["n"] = len(request.samples)
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed + request.samples[0]
         start = time.monotonic()
-        reply = Reply(request)
         try:
-            body = {
-                "model": self.model,
-                "messages": chat_messages(request.kind, request.question.question, shots=sampling.shots),
-                "n": len(request.samples),
-                "temperature": sampling.temperature,
-                "max_tokens": sampling.max_tokens,
-                "stop": list(kind.stop),
-            }
-            if sampling.seed is not None:
-                body["seed"] = sampling.seed
-            # The client's own POST (its HTTP pool, retries, errors, typed parsing) without
-            # `chat.completions.create`'s parameter transform: ~6 ms of CPU per request on these
-            # few-shot messages, a no-op for plain JSON, and the limit at high concurrency.
-            response = await client.post("/chat/completions", body=body, cast_to=ChatCompletion)
-        except openai.APIConnectionError as exc:  # includes timeouts, after the SDK's retries
-            raise TeacherUnavailable(
-                f"the teacher server at {client.base_url} could not be reached after {self.retries} retries "
-                f"({type(exc).__name__}: {exc}). Check --base-url and that the server is up; "
-                "run the same command again to resume."
-            ) from None
-        except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as exc:
-            raise TeacherUnavailable(
-                f"the teacher server refused the request ({exc.status_code}: {exc.message}). "
-                "Check OPENAI_API_KEY and --model."
-            ) from None
-        except openai.APIStatusError as exc:
-            reply.error = f"HTTP {exc.status_code}: {str(exc.message)[:200]}"
-        except (openai.APIError, ValueError) as exc:  # malformed bodies and the like
-            reply.error = f"{type(exc).__name__}: {str(exc)[:200]}"
-        else:
-            choices = getattr(response, "choices", None) or []
-            reply.texts = [truncate_at_stop(c.message.content, kind.stop) for c in choices
-                           if getattr(c, "message", None) and isinstance(c.message.content, str)]
-            if not reply.texts:
-                reply.error = "the response had no choices with text"
-            usage = getattr(response, "usage", None)
-            reply.prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
-            reply.completion_tokens = getattr(usage, "completion_tokens", 0) or 0
+            reply, choices = await self._attempt(client, request, body)
+        except Fault as fault:  # the retry machinery only for the requests that need it
+            try:
+                reply, choices = await self._retry(fault, client, request, body)
+            except Fault as last:
+                self.counts["failed"] += 1
+                reply, choices = Reply(request, error=last.message), 0
         reply.latency = time.monotonic() - start
-        return reply
+        return reply, choices
+
+    async def _retry(self, first: Fault, client, request: Request, body: dict) -> tuple[Reply, int]:
+        """The attempts after a failed first one: tenacity's first attempt raises ``first`` again, so
+        that the wait, the count of retries and the stop treat it as any other failed attempt."""
+        from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
+
+        pending = [first]
+        used = 0
+        backoff = wait_random_exponential(multiplier=FIRST_BACKOFF, max=MAX_BACKOFF)
+
+        async def attempt() -> tuple[Reply, int]:
+            if pending:
+                raise pending.pop()
+            return await self._attempt(client, request, body)
+
+        def out_of_retries(state) -> bool:
+            nonlocal used
+            used += state.outcome.exception().counts
+            return used > self.retries
+
+        def wait(state) -> float:
+            retry_after = state.outcome.exception().retry_after
+            return backoff(state) if retry_after is None else min(retry_after, MAX_RETRY_AFTER)
+
+        def count_retry(state) -> None:
+            self.counts["retries"] += 1
+
+        retrying = AsyncRetrying(retry=retry_if_exception_type(Fault), stop=out_of_retries, wait=wait,
+                                 before_sleep=count_retry, reraise=True)
+        return await retrying(attempt)
+
+    async def _attempt(self, client, request: Request, body: dict) -> tuple[Reply, int]:
+        """One POST: the reply and the number of choices; a :class:`Fault` for anything worth another try."""
+        import openai
+
+        stops = get_kind(request.kind).stop
+        if self.first_sent is None:
+            self.first_sent = time.monotonic()
+        self.counts["requests"] += 1
+        try:
+            # The client's own POST (its HTTP pool, errors) without `chat.completions.create`'s
+            # parameter transform (~6 ms of CPU per few-shot request, a no-op for plain JSON) and
+            # without building typed models: the JSON comes back as it is, and is checked here.
+            data = await client.post("/chat/completions", body=body, cast_to=object)
+        except openai.APIStatusError as exc:
+            self._last_contact = time.monotonic()
+            status, message = exc.status_code, _server_message(exc)
+            if status in (401, 403):
+                raise TeacherUnavailable(
+                    f"the teacher server at {client.base_url} refused the request ({status}: {message}). "
+                    "Check OPENAI_API_KEY (and that the key may use --model)."
+                ) from None
+            if status == 404:
+                raise TeacherUnavailable(
+                    f"the teacher server answered 404 to POST {client.base_url}chat/completions ({message}). "
+                    "Check --base-url (most servers want the path ending in /v1, e.g. http://localhost:8000/v1) "
+                    "and --model (the name the server knows the model by)."
+                ) from None
+            text = f"HTTP {status}: {message}"
+            if status in RETRY_STATUS or status >= 500:
+                raise Fault(text, retry_after=_retry_after(exc.response.headers)) from None
+            return Reply(request, error=text), 0  # the server refuses this request: asking again won't help
+        except (openai.APIConnectionError, OSError, asyncio.TimeoutError) as exc:
+            self._connection_fault(exc)
+        except (openai.APIError, ValueError) as exc:  # a body that says JSON and is not, or the like
+            self._last_contact = time.monotonic()
+            raise Fault(f"malformed reply: {type(exc).__name__}: {str(exc)[:120]}") from None
+        self._last_contact = time.monotonic()
+        if not isinstance(data, dict):
+            raise Fault(f"malformed reply: not a JSON object: {str(data)[:120]!r}")
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices:
+            raise Fault("the reply had no choices")
+        texts = []
+        for choice in choices:
+            message = choice.get("message") if isinstance(choice, dict) else None
+            content = message.get("content") if isinstance(message, dict) else None
+            text = truncate_at_stop(content, stops) if isinstance(content, str) else ""
+            if text:
+                texts.append(text)
+        if not texts:
+            raise Fault("the reply's choices held no text (empty completion)")
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        reply = Reply(request, texts=texts[: len(request.samples)], prompt_tokens=_int(usage.get("prompt_tokens")),
+                      completion_tokens=_int(usage.get("completion_tokens")))
+        return reply, len(choices)
+
+    def _connection_fault(self, exc: BaseException) -> None:
+        """Raise what a failed connection means: a fault of this request, a wait for the server, or the end."""
+        what, refused = describe_connection_error(exc, self.timeout)
+        if time.monotonic() - self._last_contact >= self.give_up_after:
+            raise TeacherUnavailable(
+                f"the teacher server at {self.base_url or 'api.openai.com'} has answered nothing for "
+                f"{self.give_up_after:g}s (--give-up-after; last: {what}). Check --base-url and that the "
+                "server is up."
+            )
+        if refused and not self._warned_unreachable:
+            self._warned_unreachable = True
+            self.notice(f"cannot reach the teacher server at {self.base_url} ({what}); waiting for it, "
+                        f"for up to {self.give_up_after:g}s without an answer (--give-up-after)")
+        raise Fault(what, counts=not refused)
+
+
+def describe_connection_error(exc: BaseException, timeout: float) -> tuple[str, bool]:
+    """What went wrong, in words, from the innermost cause (the SDK reports most of these as a
+    timeout); and whether nothing was listening (the connection was refused or never made)."""
+    chain = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    names = {type(e).__name__ for e in chain}
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED:
+            return "connection refused", True
+    if "ClientConnectorDNSError" in names or any(isinstance(e, OSError) and getattr(e, "errno", None) in (
+            errno.EHOSTUNREACH, errno.ENETUNREACH) for e in chain):
+        return f"cannot connect: {chain[-1]}", True
+    if names & {"ServerDisconnectedError", "ClientPayloadError", "ClientOSError", "RemoteProtocolError",
+                "ReadError", "ConnectionResetError", "BrokenPipeError"}:
+        return "the server closed the connection without a complete reply", False
+    if any(isinstance(e, (asyncio.TimeoutError, TimeoutError)) for e in chain) or "Timeout" in " ".join(names):
+        return f"no reply within {timeout:g}s (--request-timeout)", False
+    return f"{type(chain[-1]).__name__}: {str(chain[-1])[:120]}", False
+
+
+def _retry_after(headers) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    try:
+        if (ms := headers.get("retry-after-ms")) is not None:
+            return max(float(ms) / 1000, 0.0)
+        value = headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(when.timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _server_message(exc) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        message = inner.get("message") if isinstance(inner, dict) else inner
+        if message:
+            return str(message)[:200]
+    return str(exc.message)[:200]
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) else 0
