@@ -9,7 +9,9 @@ paths of the kind counts as wrong, and a metric is ``None`` when no item has a p
 - ``<kind>_acc``: the first path of the kind is correct (single-path accuracy), e.g. ``cot_acc``,
   ``predict_acc`` (Distilling step-by-step's direct answer), ``socratic_acc``;
 - ``<kind>_maj``: the majority vote over the kind's paths is correct;
-- ``mixed_maj``: the majority vote over all CoT and PoT paths, CoT first, is correct.
+- ``mixed_maj``: the mixed vote over all CoT and PoT paths is correct, by the item's ``vote``
+  method (:data:`~mixdistill_plugin.voting.MIXED_VOTES`; default
+  :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`).
 
 :data:`METRICS` are Mixed Distillation's five, what ``mixdistill score`` reports.
 """
@@ -23,7 +25,7 @@ from mixdistill_plugin.answers import DEFAULT_TOLERANCE, answers_equal, extract_
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.socratic import final_answer
-from mixdistill_plugin.voting import Vote, majority_vote
+from mixdistill_plugin.voting import DEFAULT_VOTE, Vote, VoteMethod, majority_vote, mixed_vote, parse_vote
 
 METRICS = ("cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj")
 MIXED = ("cot", "pot")
@@ -42,11 +44,12 @@ def read_answers(kind: str, texts: Sequence[str], executor: Executor) -> list[tu
 
 @dataclass(frozen=True)
 class ItemScore:
-    """One question: its gold answer and the answers of its paths, per kind."""
+    """One question: its gold answer, the answers of its paths per kind, and how the mixed vote is taken."""
 
     gold: float
     answers: Mapping[str, tuple[float | None, ...]]
     tolerance: float = DEFAULT_TOLERANCE
+    method: str | VoteMethod = DEFAULT_VOTE
 
     def paths(self, kind: str) -> tuple[float | None, ...]:
         """The answers of ``kind``'s paths; ``mixed``: CoT then PoT."""
@@ -55,6 +58,9 @@ class ItemScore:
         return tuple(self.answers.get(kind, ()))
 
     def vote(self, kind: str) -> Vote:
+        """The majority of ``kind``'s paths; ``mixed``: the mixed vote by this item's method."""
+        if kind == "mixed":
+            return mixed_vote(self.answers.get("cot", ()), self.answers.get("pot", ()), self.method, self.tolerance)
         return majority_vote(self.paths(kind), self.tolerance)
 
     def correct(self, metric: str) -> bool:
@@ -78,9 +84,10 @@ def split_metric(metric: str) -> tuple[str, str]:
 
 
 def score_answers(gold: float, answers: Mapping[str, Sequence[float | None]],
-                  tolerance: float = DEFAULT_TOLERANCE) -> ItemScore:
-    """Score one question from the answers of its paths per kind (``None``: no answer)."""
-    return ItemScore(gold, {kind: tuple(paths) for kind, paths in answers.items()}, tolerance)
+                  tolerance: float = DEFAULT_TOLERANCE, vote: str | VoteMethod | None = None) -> ItemScore:
+    """Score one question from the answers of its paths per kind (``None``: no answer); ``vote``: the
+    mixed vote's method (default :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`)."""
+    return ItemScore(gold, {kind: tuple(paths) for kind, paths in answers.items()}, tolerance, parse_vote(vote))
 
 
 def paths_by_question(items: Iterable[tuple[str, str, float, Iterable[float | None]]]) -> dict[str, dict]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, format_answer
+from mixdistill_plugin.voting import DEFAULT_VOTE
 
 OTHER_KINDS = ("predict", "socratic")  # scored when a file has them: Distilling step-by-step, Socratic CoT
 FIX = "Fix the line, or pass --skip-invalid to leave it out"
@@ -25,13 +26,16 @@ FIX = "Fix the line, or pass --skip-invalid to leave it out"
               help="Relative and absolute tolerance when comparing answers.")
 @click.option("--skip-invalid", is_flag=True, help="Skip malformed lines (and say how many) instead of stopping.")
 @click.option("--workers", type=click.IntRange(min=1), help="Executor processes [default: one per core].")
+@click.option("--vote", default=None, callback=lambda ctx, param, value: _vote(value), metavar="METHOD",
+              help="How mixed_maj pools CoT and PoT paths: plain (a tie to CoT), pot_first (a tie to PoT), "
+                   f"weighted[:cot=1,pot=1.5] or hybrid (PoT, CoT when no program answers) [default: {DEFAULT_VOTE}].")
 def score(predictions: Path, as_json: bool, details: Path | None, timeout: float, tolerance: float,
-          skip_invalid: bool, workers: int | None) -> None:
+          skip_invalid: bool, workers: int | None, vote) -> None:
     """Score PREDICTIONS, a JSONL file of {"id", "answer", "cot": [...], "pot": [...]} lines.
 
     "answer" is the gold answer; "cot" holds chain-of-thought texts, "pot" Python programs (run in
     the sandboxed executor). Either list may be absent. Reports single-path accuracy (first path)
-    and majority-vote accuracy for CoT, PoT and both pooled ("mixed"), in percent. The other
+    and majority-vote accuracy for CoT, PoT and both pooled ("mixed", by --vote), in percent. The other
     recipes' outputs are scored the same way when present: "predict" (direct answers,
     predict_acc/predict_maj) and "socratic" (decompositions, socratic_acc/socratic_maj).
 
@@ -42,11 +46,20 @@ def score(predictions: Path, as_json: bool, details: Path | None, timeout: float
     from mixdistill_plugin.executor import Executor
 
     with Executor(timeout=timeout, workers=workers).start() as executor:  # workers warm up meanwhile
-        _score(predictions, as_json, details, tolerance, skip_invalid, executor)
+        _score(predictions, as_json, details, tolerance, skip_invalid, executor, vote)
+
+
+def _vote(value: str | None):
+    from mixdistill_plugin.voting import parse_vote
+
+    try:
+        return parse_vote(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--vote") from None
 
 
 def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: float, skip_invalid: bool,
-           executor) -> None:
+           executor, vote=None) -> None:
     from mixdistill_plugin.cli import InputProblem
     from mixdistill_plugin.jsonl import InputError, json_line, write_jsonl_atomic
     from mixdistill_plugin.records import Prediction, load_records
@@ -75,7 +88,7 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
         return [answer for answer, _, _ in read_answers(kind, texts, executor)]
 
     scores = [score_answers(item.answer, {"cot": answers("cot", item.cot), "pot": [o["answer"] for o in ran],
-                                          **{k: answers(k, getattr(item, k)) for k in others}}, tolerance)
+                                          **{k: answers(k, getattr(item, k)) for k in others}}, tolerance, vote)
               for item, ran in zip(items, executed)]
     metrics = [*METRICS, *(f"{kind}_{how}" for kind in others for how in ("acc", "maj"))]
     summary = summarize(scores, metrics)
