@@ -6,8 +6,19 @@ e.g. ``base`` or ``distilled``). Accuracies are computed from the logged per-pat
 :func:`scoring.score_answers`, the code ``mixdistill score`` and the lm-eval metrics use, so the
 numbers are theirs; ``mixdistill socratic`` writes its samples in the same layout. Columns are the
 metrics any evaluation has (Mixed Distillation's five, the direct answer of Distilling
-step-by-step, Socratic CoT's). The plot shows majority-vote accuracy against the number of paths
-per kind (1..k): CoT, PoT, mixed (n CoT + n PoT paths pooled), direct, Socratic (one path).
+step-by-step, Socratic CoT's), each with its 95% Wilson interval (:mod:`mixdistill_plugin.stats`).
+
+Further sections, all from the same logged paths:
+
+- paired comparisons of students and recipes on the questions they share (exact McNemar test,
+  paired bootstrap interval of the difference);
+- the mixed vote by each aggregation method of :mod:`mixdistill_plugin.voting`, against CoT and
+  PoT maj@k and against the share of questions where at least one path is right;
+- adaptive sampling (stop when the CoT and PoT majorities agree): accuracy against the mean number
+  of paths used, for each cap of rounds, beside the fixed mixed vote on as many rounds.
+
+The plot shows majority-vote accuracy against the number of paths per kind (1..k): CoT, PoT, mixed
+(n CoT + n PoT paths pooled), direct, Socratic (one path), and adaptive sampling at its mean paths.
 """
 
 from __future__ import annotations
@@ -19,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.jsonl import numbered_lines, parse_line, write_atomic
-from mixdistill_plugin.scoring import METRICS, paths_by_question, score_answers, summarize
+from mixdistill_plugin.scoring import METRICS, ItemScore, paths_by_question, score_answers, summarize
+from mixdistill_plugin.voting import MIXED_VOTES, adaptive_vote, parse_vote
 
 _SAMPLES = re.compile(r"samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
 COLUMNS = {"cot_acc": "CoT", "pot_acc": "PoT", "cot_maj": "CoT maj@k", "pot_maj": "PoT maj@k", "mixed_maj": "Mixed maj@k",
@@ -37,15 +50,40 @@ class Evaluation:
     student: str
     task: str
     questions: dict[str, dict] = field(default_factory=dict)
+    vote: str | None = None  # the mixed vote's method (None: voting.DEFAULT_VOTE)
 
     @property
     def k(self) -> int:
         return max((len(paths) for q in self.questions.values() for paths in q["paths"].values()), default=0)
 
+    @property
+    def label(self) -> str:
+        return f"{self.run}/{self.student}"
+
+    def scores(self, paths: int | None = None, vote: str | None = None) -> dict[str, ItemScore]:
+        """Each question's :class:`ItemScore` from the first ``paths`` paths of each kind (all by default)."""
+        return {qid: score_answers(q["gold"], {kind: a[:paths] for kind, a in q["paths"].items()},
+                                   vote=vote or self.vote)
+                for qid, q in self.questions.items()}
+
+    def has(self, metric: str) -> bool:
+        return any(s.has(metric) for s in self.scores().values())
+
+    def correct(self, metric: str, paths: int | None = None, vote: str | None = None) -> dict[str, bool]:
+        """Whether each question is right for ``metric``, by question id."""
+        return {qid: s.correct(metric) for qid, s in self.scores(paths, vote).items()}
+
     def accuracy(self, metric: str, paths: int | None = None) -> float | None:
         """Percent correct for ``metric`` using the first ``paths`` paths of each kind (all by default)."""
-        return summarize([score_answers(q["gold"], {kind: a[:paths] for kind, a in q["paths"].items()})
-                          for q in self.questions.values()], [metric])[metric]
+        return summarize(list(self.scores(paths).values()), [metric])[metric]
+
+    def mixed(self) -> bool:
+        """Whether the questions have both CoT and PoT paths (the mixed vote and adaptive sampling apply)."""
+        return bool(self.questions) and all(q["paths"].get("cot") and q["paths"].get("pot")
+                                            for q in self.questions.values())
+
+    def kind_answers(self, kind: str) -> dict[str, tuple[float, list]]:
+        return {qid: (q["gold"], list(q["paths"].get(kind, []))) for qid, q in self.questions.items()}
 
 
 def _answer(logged) -> float | None:
@@ -53,8 +91,8 @@ def _answer(logged) -> float | None:
     return value["answer"]
 
 
-def load_evaluations(run: Path) -> list[Evaluation]:
-    """The latest samples file of each (student, task) under ``run/eval``."""
+def load_evaluations(run: Path, vote: str | None = None) -> list[Evaluation]:
+    """The latest samples file of each (student, task) under ``run/eval``; ``vote``: the mixed vote's method."""
     latest: dict[tuple[str, str], tuple[str, Path]] = {}
     for path in sorted((run / "eval").glob("*/**/samples_*.jsonl")):
         match = _SAMPLES.search(path.name)
@@ -68,12 +106,24 @@ def load_evaluations(run: Path) -> list[Evaluation]:
         samples = [parse_line(path, number, line) for number, line in numbered_lines(path)]
         items = [(s["doc"]["id"], s["doc"]["kind"], float(s["doc"]["answer"]),
                   [_answer(p) for p in s["filtered_resps"][0]]) for s in samples]
-        evaluations.append(Evaluation(run.name, student, task, paths_by_question(items)))
+        evaluations.append(Evaluation(run.name, student, task, paths_by_question(items), vote))
     return evaluations
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
+
+
+def _with_interval(right: int, n: int) -> str:
+    """``"40.0 [24.6, 57.7]"``: percent correct and its 95% Wilson interval."""
+    from mixdistill_plugin.stats import wilson
+
+    low, high = wilson(right, n)
+    return f"{100 * right / n:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+
+
+def _cell(correct: dict[str, bool]) -> str:
+    return _with_interval(sum(correct.values()), len(correct)) if correct else "-"
 
 
 def teacher_table(runs: Sequence[Path]) -> list[str]:
@@ -94,13 +144,149 @@ def teacher_table(runs: Sequence[Path]) -> list[str]:
 
 
 def accuracy_table(evaluations: Sequence[Evaluation]) -> list[str]:
-    """One row per evaluation; the columns of :data:`COLUMNS` that any evaluation has."""
-    metrics = [m for m in COLUMNS if any(ev.accuracy(m) is not None for ev in evaluations)] or list(METRICS)
+    """One row per evaluation; the columns of :data:`COLUMNS` that any evaluation has, each with its interval."""
+    metrics = [m for m in COLUMNS if any(ev.has(m) for ev in evaluations)] or list(METRICS)
     lines = ["| run | student | task | questions | k | " + " | ".join(COLUMNS[m] for m in metrics) + " |",
              "| --- | --- | --- | ---: | ---: | " + " | ".join("---:" for _ in metrics) + " |"]
     for ev in evaluations:
-        cells = " | ".join(_pct(ev.accuracy(m)) for m in metrics)
+        cells = " | ".join(_cell(ev.correct(m)) if ev.has(m) else "-" for m in metrics)
         lines.append(f"| {ev.run} | {ev.student} | {ev.task} | {len(ev.questions)} | {ev.k} | {cells} |")
+    return lines
+
+
+# The metric a comparison of two evaluations uses: the first of these that both have.
+HEADLINE = ("mixed_maj", "pot_maj", "cot_maj", "predict_maj", "socratic_acc", "cot_acc", "pot_acc")
+
+
+def comparison_pairs(evaluations: Sequence[Evaluation]) -> list[tuple[Evaluation, Evaluation]]:
+    """Within each run, every student against ``base``; across runs, the same trained student (not
+    ``base``, the same model in every run) of each pair of runs: the recipes against each other."""
+    pairs = []
+    for ev in evaluations:
+        for other in evaluations:
+            if other is ev:
+                continue
+            same_run = other.run == ev.run and other.task == ev.task
+            if same_run and other.student == "base" and ev.student != "base":
+                pairs.append((ev, other))
+            elif (other.run != ev.run and other.student == ev.student != "base"
+                  and evaluations.index(other) < evaluations.index(ev)):
+                pairs.append((other, ev))
+    return pairs
+
+
+def headline(a: Evaluation, b: Evaluation) -> tuple[str, str] | None:
+    """The metric each side of a comparison is judged by: the same one where both have it."""
+    for metric in HEADLINE:
+        if a.has(metric) and b.has(metric):
+            return metric, metric
+    first = next((m for m in HEADLINE if a.has(m)), None)
+    second = next((m for m in HEADLINE if b.has(m)), None)
+    return (first, second) if first and second else None
+
+
+def comparison_table(evaluations: Sequence[Evaluation]) -> list[str]:
+    """Paired comparisons on the questions both evaluations have."""
+    from mixdistill_plugin.stats import paired
+
+    lines = ["| A | B | metric | questions | A % | B % | A - B, points [95% CI] | only A right | only B right | McNemar p |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for a, b in comparison_pairs(evaluations):
+        metrics = headline(a, b)
+        if metrics is None:
+            continue
+        right_a, right_b = a.correct(metrics[0]), b.correct(metrics[1])
+        shared = [qid for qid in right_a if qid in right_b]
+        if not shared:
+            continue
+        x, y = [right_a[q] for q in shared], [right_b[q] for q in shared]
+        result = paired(x, y)
+        name = metrics[0] if metrics[0] == metrics[1] else f"{metrics[0]} / {metrics[1]}"
+        lines.append(f"| {a.label} {a.task} | {b.label} {b.task} | {name} | {result.n} | "
+                     f"{100 * sum(x) / result.n:.1f} | {100 * sum(y) / result.n:.1f} | "
+                     f"{100 * result.difference:+.1f} [{100 * result.low:+.1f}, {100 * result.high:+.1f}] | "
+                     f"{result.only_a} | {result.only_b} | {result.p_value:.3f} |")
+    return lines if len(lines) > 2 else []
+
+
+def vote_methods() -> list[str]:
+    """The mixed-vote methods the report compares (``weighted`` with its default weights)."""
+    return [str(parse_vote(m)) for m in MIXED_VOTES]
+
+
+def vote_rows(ev: Evaluation) -> list[tuple[str, dict[int, dict[str, bool]]]]:
+    """Per aggregation (and the references), per number of paths per kind 1..k: each question's correctness."""
+    rows = []
+    ks = range(1, ev.k + 1)
+    for method in vote_methods():
+        rows.append((f"mixed, {method}", {n: ev.correct("mixed_maj", n, method) for n in ks}))
+    rows.append(("CoT maj@k", {n: ev.correct("cot_maj", n) for n in ks}))
+    rows.append(("PoT maj@k", {n: ev.correct("pot_maj", n) for n in ks}))
+
+    def any_right(n: int) -> dict[str, bool]:
+        return {qid: any(answers_equal(a, q["gold"]) for kind in ("cot", "pot") for a in q["paths"].get(kind, [])[:n])
+                for qid, q in ev.questions.items()}
+
+    rows.append(("at least one path right", {n: any_right(n) for n in ks}))
+    return rows
+
+
+def vote_table(evaluations: Sequence[Evaluation]) -> list[str]:
+    """The mixed vote by every aggregation method, on each evaluation with CoT and PoT paths."""
+    from mixdistill_plugin.stats import paired
+
+    mixed = [ev for ev in evaluations if ev.mixed()]
+    if not mixed:
+        return []
+    k = max(ev.k for ev in mixed)
+    lines = ["| run | student | aggregation | " + " | ".join(f"@{n}" for n in range(1, k + 1))
+             + f" | @k, 95% CI | vs PoT maj@k: only this / only PoT, p |",
+             "| --- | --- | --- | " + " | ".join("---:" for _ in range(k)) + " | ---: | ---: |"]
+    for ev in mixed:
+        rows = vote_rows(ev)
+        pot = dict(rows)["PoT maj@k"][ev.k]
+        for name, by_n in rows:
+            cells = " | ".join(_pct(100 * sum(by_n[n].values()) / len(by_n[n])) if n in by_n else "-"
+                               for n in range(1, k + 1))
+            if name.startswith("mixed") or name == "CoT maj@k":
+                shared = list(pot)
+                result = paired([by_n[ev.k][q] for q in shared], [pot[q] for q in shared])
+                versus = f"{result.only_a} / {result.only_b}, {result.p_value:.3f}"
+            else:
+                versus = ""
+            lines.append(f"| {ev.run} | {ev.student} | {name} | {cells} | {_cell(by_n[ev.k])} | {versus} |")
+    return lines
+
+
+def adaptive_rows(ev: Evaluation, vote: str | None = None) -> list[dict]:
+    """For each cap of rounds 1..k: adaptive accuracy, mean paths used, share settled by agreement."""
+    rows = []
+    for cap in range(1, ev.k + 1):
+        outcomes = {qid: (q["gold"], adaptive_vote(q["paths"]["cot"], q["paths"]["pot"], cap, vote or ev.vote))
+                    for qid, q in ev.questions.items()}
+        n = len(outcomes)
+        rows.append({
+            "cap": cap,
+            "correct": {qid: answers_equal(a.answer, gold) for qid, (gold, a) in outcomes.items()},
+            "mean_paths": sum(a.paths for _, a in outcomes.values()) / n,
+            "agreed": sum(a.agreed for _, a in outcomes.values()) / n,
+            "round1": sum(a.agreed and a.rounds == 1 for _, a in outcomes.values()) / n,
+            "fixed": ev.correct("mixed_maj", cap),
+        })
+    return rows
+
+
+def adaptive_table(evaluations: Sequence[Evaluation]) -> list[str]:
+    mixed = [ev for ev in evaluations if ev.mixed()]
+    if not mixed:
+        return []
+    lines = ["| run | student | rounds at most | adaptive, 95% CI | mean paths used | stopped by agreement % "
+             "| agreed in round 1 % | fixed mixed vote, same rounds | its paths |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for ev in mixed:
+        for row in adaptive_rows(ev):
+            lines.append(f"| {ev.run} | {ev.student} | {row['cap']} | {_cell(row['correct'])} | {row['mean_paths']:.2f} | "
+                         f"{100 * row['agreed']:.1f} | {100 * row['round1']:.1f} | {_cell(row['fixed'])} | {2 * row['cap']} |")
     return lines
 
 
@@ -123,9 +309,13 @@ def plot(evaluations: Sequence[Evaluation], path: Path) -> None:
             if xs and all(y is not None for y in ys):
                 name = metric.removesuffix("_maj")
                 ax.plot(xs, ys, style, color=color, marker=marker, label=f"{ev.run}/{ev.student} {ev.task}: {name}")
+        if ev.mixed():  # adaptive sampling: at its mean paths per kind (= mean rounds)
+            rows = adaptive_rows(ev)
+            ax.plot([r["mean_paths"] / 2 for r in rows], [100 * sum(r["correct"].values()) / len(r["correct"]) for r in rows],
+                    style, color="tab:olive", marker=marker, label=f"{ev.run}/{ev.student} {ev.task}: adaptive")
     ax.set_xticks(range(1, max((ev.k for ev in evaluations), default=1) + 1))
     ax.set_ylim(-2, 102)
-    ax.set_xlabel("sampled paths per kind (mixed: that many CoT + that many PoT)")
+    ax.set_xlabel("sampled paths per kind (mixed: that many CoT + that many PoT; adaptive: the mean)")
     ax.set_ylabel("majority-vote accuracy (%)")
     ax.set_title("Accuracy against the number of sampled paths")
     ax.grid(alpha=0.3)
@@ -136,16 +326,40 @@ def plot(evaluations: Sequence[Evaluation], path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(runs: Sequence[Path], out: Path) -> str:
-    """Write ``report.md`` and ``report.png`` into ``out``; the markdown."""
-    evaluations = [ev for run in runs for ev in load_evaluations(run)]
+def write_report(runs: Sequence[Path], out: Path, vote: str | None = None) -> str:
+    """Write ``report.md`` and ``report.png`` into ``out``; the markdown. ``vote``: the mixed vote's method."""
+    method = str(parse_vote(vote))
+    evaluations = [ev for run in runs for ev in load_evaluations(run, method)]
     out.mkdir(parents=True, exist_ok=True)
     plot(evaluations, out / "report.png")
-    text = "\n".join(
-        ["# mixdistill report", "", "## Teacher data", "", *teacher_table(runs), "",
-         "## Student accuracy (%)", "",
-         "CoT / PoT / Direct / Socratic: the first path. maj@k: majority over k paths of the kind; Mixed: over k CoT + k PoT.",
-         "", *accuracy_table(evaluations), "", "![accuracy against sampled paths](report.png)", ""]
-    )
+    sections = ["# mixdistill report", "", "## Teacher data", "", *teacher_table(runs), "",
+                "## Student accuracy (%)", "",
+                "CoT / PoT / Direct / Socratic: the first path. maj@k: majority over k paths of the kind; "
+                f"Mixed: the mixed vote ({method}) over k CoT + k PoT. "
+                "In brackets: the 95% Wilson score interval.", "", *accuracy_table(evaluations), ""]
+    comparisons = comparison_table(evaluations)
+    if comparisons:
+        sections += ["## Paired comparisons", "",
+                     "On the questions both have, by the first metric of "
+                     f"{', '.join(HEADLINE[:5])} that both have: the difference in accuracy with its 95% paired "
+                     "bootstrap interval (10,000 resamples of the questions) and the exact McNemar p-value "
+                     "(a binomial test on the questions only one side gets right).", "", *comparisons, ""]
+    votes = vote_table(evaluations)
+    if votes:
+        sections += ["## The mixed vote, by aggregation", "",
+                     "Accuracy (%) with n CoT + n PoT paths (@n). plain: one vote per path, a tie to the CoT answer; "
+                     "pot_first: a tie to the PoT answer; weighted: each path votes with its kind's weight; hybrid: the "
+                     "PoT majority, the CoT majority when no program yields an answer. Last column: exact McNemar "
+                     "against PoT maj@k at k, questions only this aggregation / only PoT maj@k gets right.", "",
+                     *votes, ""]
+    adaptive = adaptive_table(evaluations)
+    if adaptive:
+        sections += ["## Adaptive sampling: stop when CoT and PoT agree", "",
+                     "Paths come in rounds of one CoT and one PoT path; after each round, sampling stops when the "
+                     "majority of the CoT paths and the majority of the PoT paths so far agree. At the cap without "
+                     f"agreement the mixed vote ({method}) decides. Replayed on the logged paths, in their order.", "",
+                     *adaptive, ""]
+    sections += ["![accuracy against sampled paths](report.png)", ""]
+    text = "\n".join(sections)
     write_atomic(out / "report.md", text)
     return text

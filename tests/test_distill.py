@@ -149,8 +149,10 @@ def test_report_of_two_runs_side_by_side(tmp_path):
         samples.write_text("".join(json.dumps(line) + "\n" for line in lines))
         return run
 
-    result = CliRunner().invoke(main, ["report", str(fake_run("a", "4")), str(fake_run("b", "9")), "--out", str(tmp_path)])
+    result = CliRunner().invoke(main, ["report", str(fake_run("a", "4")), str(fake_run("b", "9")), "--out", str(tmp_path),
+                                       "--vote", "plain"])
     assert result.exit_code == 0, result.output
-    assert "| a | distilled | svamp_mixed | 2 | 1 | 50.0 | 100.0 | 50.0 | 100.0 | 50.0 |" in result.output
-    assert "| b | distilled | svamp_mixed | 2 | 1 | 50.0 | 100.0 | 50.0 | 100.0 | 50.0 |" in result.output
+    half, full = "50.0 [9.5, 90.5]", "100.0 [34.2, 100.0]"  # with their 95% Wilson intervals
+    assert f"| a | distilled | svamp_mixed | 2 | 1 | {half} | {full} | {half} | {full} | {half} |" in result.output
+    assert f"| b | distilled | svamp_mixed | 2 | 1 | {half} | {full} | {half} | {full} | {half} |" in result.output
     assert (tmp_path / "report.png").stat().st_size > 10_000
