@@ -13,7 +13,11 @@ Every task works the same way, whatever kinds it asks for:
 4. :func:`process_results` passes each document's answers on; each metric's aggregation groups the
    documents of a question back together and scores them with :mod:`mixdistill_plugin.scoring`,
    exactly as ``mixdistill score`` does (as fractions, lm-eval's convention, where ``score``
-   prints percent).
+   prints percent). ``mixed_maj`` takes the mixed vote by ``--metadata '{"vote": METHOD}'``
+   (:data:`~mixdistill_plugin.voting.MIXED_VOTES`; default :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`).
+5. Standard errors: lm-eval computes one only for aggregations it knows (``mean``, a fixed list of
+   bootstrappable functions); :func:`install_stderr` teaches it ours, each of which carries its own
+   (``sqrt(p (1 - p) / (n - 1))`` over questions, lm-eval's formula for a mean of 0/1 scores).
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ from mixdistill_plugin.answers import DEFAULT_TOLERANCE
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.prompts import prompt_text
 from mixdistill_plugin.scoring import ItemScore, paths_by_question, read_answers, score_answers
+from mixdistill_plugin.stats import stderr
+from mixdistill_plugin.voting import parse_vote
 from mixdistill_plugin.startup import tasks_dir
 
 TASKS_DIR = Path(tasks_dir())
-Item = tuple[str, str, float, list]
+Item = tuple[str, str, float, list, str]  # question id, kind, gold, path answers, mixed vote method
 
 
 def tasks_path() -> str:
@@ -39,7 +45,8 @@ def tasks_path() -> str:
 
 
 def load_docs(dataset: str = "svamp", split: str = "test", kinds: Sequence[str] = ("cot", "pot"),
-              metrics: Sequence[str] = (), data_dir: str | None = None, **_: object):
+              metrics: Sequence[str] = (), data_dir: str | None = None, vote: str | None = None,
+              **_: object):
     """The task's documents: one per (question, kind), as a ``DatasetDict`` with a ``test`` split.
 
     ``data_dir`` (also ``--metadata '{"data_dir": ...}'``) defaults to ``$MIXDISTILL_DATA_DIR``.
@@ -48,9 +55,12 @@ def load_docs(dataset: str = "svamp", split: str = "test", kinds: Sequence[str] 
 
     from mixdistill_plugin.data import load_questions
 
+    method = str(parse_vote(vote))  # an unknown method stops the run before the model loads
+
     questions, _ = load_questions(dataset, split, data_dir=data_dir)  # None: $MIXDISTILL_DATA_DIR, then the hub
     docs = [
-        {"id": q.id, "question": q.question, "answer": q.answer, "kind": kind, "metrics": list(metrics)}
+        {"id": q.id, "question": q.question, "answer": q.answer, "kind": kind, "metrics": list(metrics),
+         "vote": method}
         for q in questions for kind in kinds
     ]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
@@ -82,13 +92,15 @@ class ReadAnswers(Filter):
 def process_results(doc: dict, results: list[list[dict]]) -> dict[str, Item]:
     """``results`` holds one entry per request; the document's one request carries its k paths."""
     (paths,) = results
-    item: Item = (doc["id"], doc["kind"], float(doc["answer"]), [p["answer"] for p in paths])
+    item: Item = (doc["id"], doc["kind"], float(doc["answer"]), [p["answer"] for p in paths], doc.get("vote"))
     return {metric: item for metric in doc["metrics"]}
 
 
 def item_scores(items: Sequence[Item], tolerance: float = DEFAULT_TOLERANCE) -> list[ItemScore]:
     """One :class:`ItemScore` per question, from the documents (kinds) of that question."""
-    return [score_answers(q["gold"], q["paths"], tolerance) for q in paths_by_question(items).values()]
+    votes = {item[0]: item[4] for item in items if len(item) > 4}
+    questions = paths_by_question(item[:4] for item in items)
+    return [score_answers(q["gold"], q["paths"], tolerance, votes.get(qid)) for qid, q in questions.items()]
 
 
 def _accuracy(metric: str):
@@ -96,8 +108,39 @@ def _accuracy(metric: str):
         scores = item_scores(items)
         return sum(s.correct(metric) for s in scores) / len(scores) if scores else 0.0
 
+    def standard_error(items: Sequence[Item]) -> float:
+        scores = item_scores(items)
+        return stderr(sum(s.correct(metric) for s in scores), len(scores))
+
     aggregate.__name__ = metric
+    aggregate.stderr = standard_error
     return aggregate
+
+
+def install_stderr() -> None:
+    """Make lm-eval report our aggregations' own standard errors (it prints ``N/A`` for any aggregation
+    but ``mean``, ``acc_all`` and a fixed list of bootstrappable ones). lm-eval asks
+    ``stderr_for_metric(metric=<the aggregation>, bootstrap_iters=...)`` once per metric after the run
+    (``evaluator_utils.TaskOutput.calculate_aggregate_metric``); the wrapper answers with the
+    aggregation's ``stderr`` where it has one, and asks lm-eval's own function otherwise.
+    ``--bootstrap_iters 0`` still turns standard errors off."""
+    import lm_eval.evaluator_utils as evaluator_utils
+
+    original = evaluator_utils.stderr_for_metric
+    if getattr(original, "mixdistill", False):
+        return
+
+    def stderr_for_metric(metric, bootstrap_iters):
+        own = getattr(metric, "stderr", None)
+        if own is not None and callable(metric):
+            return own if bootstrap_iters > 0 else None
+        return original(metric, bootstrap_iters)
+
+    stderr_for_metric.mixdistill = True
+    evaluator_utils.stderr_for_metric = stderr_for_metric
+
+
+install_stderr()
 
 
 cot_acc = _accuracy("cot_acc")
