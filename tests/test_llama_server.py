@@ -95,13 +95,11 @@ def test_generate_completes_in_one_run_against_llama_cpp(llama_server, tmp_path)
 
 @pytest.mark.slow
 def test_lm_eval_chat_completions_backend_evaluates_the_served_model(llama_server, data, tmp_path):
-    from mixdistill_plugin.lm_eval_adapter import tasks_path
-
     out = tmp_path / "eval"
-    # --include_path: the lm-eval 0.4.11 CLI finds tasks outside its package only through it.
+    # lm-eval's own CLI: the installed package's start-up hook puts svamp_mixed on its task index
     cmd = [sys.executable, "-m", "lm_eval", "--model", "local-chat-completions", "--model_args",
            f"base_url={llama_server}/chat/completions,model={MODEL},tokenizer_backend=None",
-           "--include_path", str(tasks_path()), "--tasks", "svamp_mixed", "--limit", "2", "--apply_chat_template",
+           "--tasks", "svamp_mixed", "--limit", "2", "--apply_chat_template",
            "--gen_kwargs", "max_gen_toks=16", "--confirm_run_unsafe_code", "--log_samples", "--output_path", str(out)]
     env = dict(os.environ, MIXDISTILL_DATA_DIR=str(data), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
