@@ -195,6 +195,7 @@ def _ask(questions, backend, config, files, tolerance, max_per_question, progres
                         shots=config.shots)
     counts = {k: [0, 0] for k in config.samples}  # correct, answered
     got = {"replies": 0, "completions": 0, "failed": 0}
+    recorded = list(done)  # what raw.jsonl holds: read at the start, appended to below
     bar = tqdm(total=sum(len(r.samples) for r in requests), unit="sample", disable=not progress,
                desc=f"{backend.name}")
     if hasattr(backend, "notice"):
@@ -203,6 +204,7 @@ def _ask(questions, backend, config, files, tolerance, max_per_question, progres
     def on_reply(reply, lines) -> None:
         got["replies"] += 1
         got["last"] = time.monotonic()
+        recorded.extend(lines)
         for line in lines:
             if line.outcome != "request_error":
                 counts[line.kind][1] += 1
@@ -210,8 +212,10 @@ def _ask(questions, backend, config, files, tolerance, max_per_question, progres
                 got["completions"] += 1
             else:
                 got["failed"] += 1
-        bar.set_postfix({f"{k} yield": f"{c / a:.0%}" if a else "-" for k, (c, a) in counts.items()}, refresh=False)
-        bar.update(len(lines))
+        if progress:
+            bar.set_postfix({f"{k} yield": f"{c / a:.0%}" if a else "-" for k, (c, a) in counts.items()},
+                            refresh=False)
+            bar.update(len(lines))
 
     failure = interrupted = None
     got["asking"] = time.monotonic()
@@ -223,7 +227,7 @@ def _ask(questions, backend, config, files, tolerance, max_per_question, progres
         interrupted = exc
     finally:
         bar.close()
-        stats = finish(files, config.samples, max_per_question, run=_run_stats(backend, got, started))
+        stats = finish(files, config.samples, max_per_question, recorded, run=_run_stats(backend, got, started))
     return stats, failure, interrupted
 
 
