@@ -75,8 +75,9 @@ def prompts_fingerprint(kinds: Sequence[str], shots: int) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def open_run(files: RunFiles, config: RunConfig, questions: Sequence[Question]) -> None:
-    """Check ``config`` against the folder's (refusing a change) and record it and the questions."""
+def open_run(files: RunFiles, config: RunConfig, questions: Sequence[Question]) -> list[Question]:
+    """Check ``config`` against the folder's (refusing a change) and record it and the questions;
+    every question the folder now holds (those of earlier runs too)."""
     files.out.mkdir(parents=True, exist_ok=True)
     if files.config.exists():
         before = RunConfig.model_validate_json(files.config.read_text())
@@ -92,6 +93,7 @@ def open_run(files: RunFiles, config: RunConfig, questions: Sequence[Question]) 
     known = {q.id: q for q in read_questions(files.questions)} if files.questions.exists() else {}
     known.update((q.id, q) for q in questions)
     write_jsonl_atomic(files.questions, (q.model_dump() for q in known.values()))
+    return list(known.values())
 
 
 def read_questions(path: Path) -> list[Question]:
@@ -233,9 +235,12 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
 
 
 def finish(files: RunFiles, samples: dict[str, int], max_per_question: int | None,
-           completions: Sequence[Completion] | None = None, run: dict | None = None) -> dict:
-    """Rebuild ``train.jsonl`` and ``stats.json`` from the folder (atomically); the stats."""
-    questions = read_questions(files.questions)
+           completions: Sequence[Completion] | None = None, run: dict | None = None,
+           questions: Sequence[Question] | None = None) -> dict:
+    """Rebuild ``train.jsonl`` and ``stats.json`` from the folder (atomically), or from the
+    ``completions`` and ``questions`` it holds when given; the stats."""
+    if questions is None:
+        questions = read_questions(files.questions)
     if completions is None:
         completions = read_raw(files.raw)[0]
     train = build_train(questions, completions, max_per_question)

@@ -184,7 +184,7 @@ def _ask(questions, backend, config, files, tolerance, max_per_question, progres
     from mixdistill_plugin.teachers import Sampling, TeacherUnavailable
 
     try:
-        open_run(files, config, questions)
+        held = open_run(files, config, questions)
     except ConfigConflict as exc:
         raise click.UsageError(str(exc)) from None
     done, torn = read_raw(files.raw)
@@ -227,7 +227,8 @@ def _ask(questions, backend, config, files, tolerance, max_per_question, progres
         interrupted = exc
     finally:
         bar.close()
-        stats = finish(files, config.samples, max_per_question, recorded, run=_run_stats(backend, got, started))
+        stats = finish(files, config.samples, max_per_question, recorded, run=_run_stats(backend, got, started),
+                       questions=held)
     return stats, failure, interrupted
 
 
