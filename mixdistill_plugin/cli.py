@@ -14,6 +14,7 @@ from mixdistill_plugin.commands.generate import filter_command, generate
 from mixdistill_plugin.commands.report import report
 from mixdistill_plugin.commands.score import score
 from mixdistill_plugin.commands.socratic import socratic
+from mixdistill_plugin.commands.solve import solve
 from mixdistill_plugin.containment import WEAK_ENV, SandboxUnavailable
 
 
@@ -47,6 +48,7 @@ def main(allow_weak_sandbox: bool) -> None:
       mixdistill report RUN        teacher yield and student accuracy, table and plot
       mixdistill score FILE        score predictions produced anywhere
       mixdistill socratic ...      run and score a Socratic CoT student (decomposer + solver)
+      mixdistill solve FILE ...    answer new questions: CoT and PoT in rounds until they agree
       mixdistill doctor            the program sandbox's layers on this machine
 
     `make distill` runs the whole method end to end; RECIPE=cot|pot|step_by_step|socratic the others.
@@ -62,6 +64,7 @@ main.add_command(eval_command)
 main.add_command(report)
 main.add_command(score)
 main.add_command(socratic)
+main.add_command(solve)
 main.add_command(doctor)
 
 
