@@ -55,7 +55,8 @@ clean:
 # RECIPE: mixed (Mixed Distillation), cot, pot, step_by_step (Distilling step-by-step) or socratic
 # (Socratic CoT); every recipe trains on the same teacher data (mixdistill_plugin/recipes.py).
 RECIPE ?= mixed
-RUN ?= runs/$(RECIPE)
+# QUESTIONS=all evaluates the whole test split (SVAMP 200, GSM8K 1319): the full-size profile, in runs/<recipe>-full.
+RUN ?= runs/$(RECIPE)$(if $(filter all,$(QUESTIONS)),-full)
 DATASET ?= svamp
 TEACHER ?= gold
 TEACHER_MODEL ?=
@@ -68,6 +69,8 @@ AXOLOTL_CONFIG ?= axolotl_configs/smollm2_cpu.yml
 AXOLOTL_SET ?=
 STUDENT ?= models/SmolLM2-135M-Instruct
 QUESTIONS ?= 30
+# SEED: one number for training (Axolotl's seed) and sampling (lm-eval's --seed); unset: the config's seed (42) and 0.
+SEED ?=
 K ?= 4
 MAX_GEN_TOKS ?= 64
 EVAL_BATCH ?= 64
@@ -81,11 +84,12 @@ TEACHER_ARGS := --dataset $(DATASET) --split train --teacher $(TEACHER) $(if $(T
 	$(if $(BASE_URL),--base-url $(BASE_URL)) --cot-samples $(COT_SAMPLES) --pot-samples $(POT_SAMPLES) \
 	--socratic-samples $(SOCRATIC_SAMPLES) $(if $(TRAIN_LIMIT),--limit $(TRAIN_LIMIT))
 # lm-eval's --limit counts documents: the mixed task has two per question (CoT and PoT).
-EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) --limit $(shell echo $$(( $(QUESTIONS) * $(if $(filter mixed,$(RECIPE)),2,1) ))) \
-	--gen_kwargs max_gen_toks=$(MAX_GEN_TOKS) --batch_size $(EVAL_BATCH) --seed 0 \
+EVAL_LIMIT := $(if $(filter all,$(QUESTIONS)),,--limit $(shell echo $$(( $(QUESTIONS) * $(if $(filter mixed,$(RECIPE)),2,1) ))))
+EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) $(EVAL_LIMIT) \
+	--gen_kwargs max_gen_toks=$(MAX_GEN_TOKS) --batch_size $(EVAL_BATCH) --seed $(or $(SEED),0) \
 	--confirm_run_unsafe_code --log_samples $(CHAT_EVAL)
 # Socratic CoT alternates two roles per question, which one lm-eval request cannot: its own loop.
-SOCRATIC_ARGS := --dataset $(DATASET) --limit $(QUESTIONS) --max-steps $(MAX_STEPS) --max-gen-toks $(MAX_GEN_TOKS) \
+SOCRATIC_ARGS := --dataset $(DATASET) $(if $(filter all,$(QUESTIONS)),,--limit $(QUESTIONS)) --max-steps $(MAX_STEPS) --max-gen-toks $(MAX_GEN_TOKS) \
 	--batch_size $(EVAL_BATCH) $(CHAT_EVAL)
 EVALUATE := $(if $(filter socratic,$(RECIPE)),$(MIXDISTILL) socratic $(SOCRATIC_ARGS),$(MIXDISTILL) eval $(EVAL_ARGS))
 
@@ -102,7 +106,7 @@ distill: $(RUN)/report.md
 $(RUN)/settings/teacher: FORCE
 	$(call settings,$(TEACHER_ARGS))
 $(RUN)/settings/train: FORCE
-	$(call settings,$(AXOLOTL_CONFIG) $(RECIPE) $(STUDENT) $(AXOLOTL_SET))
+	$(call settings,$(AXOLOTL_CONFIG) $(RECIPE) $(STUDENT) $(AXOLOTL_SET)$(if $(SEED), seed=$(SEED)))
 $(RUN)/settings/eval: FORCE
 	$(call settings,$(EVALUATE) $(STUDENT))
 
@@ -112,7 +116,7 @@ $(RUN)/teacher/train.jsonl: $(RUN)/settings/teacher | $(VENV)/.installed
 
 $(RUN)/axolotl.yml: $(RUN)/settings/train $(AXOLOTL_CONFIG) | $(VENV)/.installed
 	$(MIXDISTILL) axolotl-config $(AXOLOTL_CONFIG) --data $(RUN)/teacher/train.jsonl --output-dir $(RUN)/student \
-		--base-model $(STUDENT) --recipe $(RECIPE) $(foreach s,$(AXOLOTL_SET),--set $(s)) --out $@
+		--base-model $(STUDENT) --recipe $(RECIPE) $(if $(SEED),--set seed=$(SEED)) $(foreach s,$(AXOLOTL_SET),--set $(s)) --out $@
 
 $(RUN)/student/.done: $(RUN)/axolotl.yml $(RUN)/teacher/train.jsonl | $(LOCAL_STUDENT)
 	rm -rf $(RUN)/student $(RUN)/student-prepared
