@@ -2,9 +2,9 @@
 
 Every task works the same way, whatever kinds it asks for:
 
-1. :func:`load_docs` loads the questions with the package's own loader (``$MIXDISTILL_DATA_DIR``,
-   else the hub) and makes one document per (question, kind): the mixed task has two per
-   question, and ``--limit`` counts documents.
+1. :func:`load_docs` loads the questions with the package's own loader (the shipped SVAMP and
+   GSM8K, or a user's file for the ``file_md_*`` tasks) and makes one document per (question,
+   kind): the mixed task has two per question, and ``--limit`` counts documents.
 2. :func:`doc_to_text` renders the registry's student prompt for the document's kind (plain, or
    the user turn under ``--apply_chat_template``), the same string the Axolotl formatter trains on.
 3. The model answers ``repeats`` times (k paths). :class:`ReadAnswers`, the task's filter, reads
@@ -22,6 +22,7 @@ Every task works the same way, whatever kinds it asks for:
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Sequence
 
@@ -44,12 +45,22 @@ def tasks_path() -> str:
     return str(TASKS_DIR)
 
 
-def load_docs(dataset: str = "svamp", split: str = "test", kinds: Sequence[str] = ("cot", "pot"),
-              metrics: Sequence[str] = (), data_dir: str | None = None, vote: str | None = None,
-              **_: object):
+FILE_HINT = ("the file_md_* tasks evaluate a question/answer file of your own: pass "
+             "--metadata '{\"file\": \"PATH\"}' to lm_eval, or run mixdistill eval --dataset PATH")
+
+
+def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[str] = ("cot", "pot"),
+              metrics: Sequence[str] = (), data_dir: str | None = None, file: str | None = None,
+              question_field: str = "question", answer_field: str = "answer", id_field: str | None = None,
+              skip_bad_rows: bool = False, vote: str | None = None, **_: object):
     """The task's documents: one per (question, kind), as a ``DatasetDict`` with a ``test`` split.
 
-    ``data_dir`` (also ``--metadata '{"data_dir": ...}'``) defaults to ``$MIXDISTILL_DATA_DIR``.
+    lm-eval passes the task's ``dataset_kwargs`` and its metadata (``--metadata``, and the model
+    arguments). ``dataset`` names a benchmark (the ``svamp_*`` and ``gsm8k_md_*`` tasks set it;
+    ``data_dir`` or ``$MIXDISTILL_DATA_DIR`` may hold copies of its files). The ``file_md_*`` tasks
+    set none and read ``file``: a ``.jsonl``/``.json``/``.csv``/``.parquet`` of question/answer rows,
+    with the field options of ``mixdistill generate``; a bad row stops the run unless
+    ``skip_bad_rows``.
     """
     import datasets
 
@@ -57,7 +68,13 @@ def load_docs(dataset: str = "svamp", split: str = "test", kinds: Sequence[str] 
 
     method = str(parse_vote(vote))  # an unknown method stops the run before the model loads
 
-    questions, _ = load_questions(dataset, split, data_dir=data_dir)  # None: $MIXDISTILL_DATA_DIR, then the hub
+    source = dataset or file
+    if not source:
+        raise ValueError(FILE_HINT)
+    questions, skipped = load_questions(source, split, data_dir=data_dir, question_field=question_field,
+                                        answer_field=answer_field, id_field=id_field, skip_bad_rows=skip_bad_rows)
+    for error in skipped:
+        logging.getLogger(__name__).warning("skipped %s", error)
     docs = [
         {"id": q.id, "question": q.question, "answer": q.answer, "kind": kind, "metrics": list(metrics),
          "vote": method}
