@@ -72,6 +72,8 @@ class Script:
     random_faults: tuple[str, ...] = TRANSIENT
     random_seconds: float = 1.5  # for random "slow", "429" and "503" faults
     rng_seed: int = 0
+    content_type: str = "application/json"  # of a 200 (some servers label JSON otherwise)
+    content_parts: bool = False  # message content as a list of text parts, as newer APIs may send
     api_key: str | None = None  # when set, requests with another key get 401
     model: str | None = None  # when set, requests for another model get 404
 
@@ -221,8 +223,12 @@ class _Handler(BaseHTTPRequestHandler):
                 first, state._written[key] = state._written[key], state._written[key] + count
             else:
                 first = seed
-        self._send(200, _completion(body["model"], len(state.requests),
-                                    [texts[(first + i) % len(texts)] for i in range(count)]))
+        reply = _completion(body["model"], len(state.requests), [texts[(first + i) % len(texts)] for i in range(count)])
+        if script.content_parts:
+            for choice in reply["choices"]:
+                text = choice["message"]["content"]
+                choice["message"]["content"] = [{"type": "text", "text": text[:5]}, {"type": "text", "text": text[5:]}]
+        self._send_raw(200, json.dumps(reply).encode(), content_type=script.content_type)
 
     def _fault(self, fault: Fault, n: int) -> None:
         kind = fault.kind

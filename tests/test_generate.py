@@ -212,6 +212,18 @@ def test_one_run_completes_whether_or_not_the_server_honours_n(tmp_path, honour_
         assert run_stats["requests"] == 48 and run_stats["failed"] == 0
 
 
+def test_valid_replies_in_unusual_shapes_are_taken_at_once(tmp_path):
+    """JSON labelled text/plain, content as a list of text parts: answers, not faults."""
+    script, expected = script_for()
+    script.content_type, script.content_parts = "text/plain; charset=utf-8", True
+    out = tmp_path / "run"
+    with OpenAIServer(script) as server:
+        result = run(openai_args(tmp_path, server, out))
+        assert result.exit_code == 0, result.output
+    assert len(server.log) == 12 and stats_of(out)["run"]["retries"] == 0
+    assert kept(out) == expected
+
+
 def test_seeded_samples_asked_again_after_a_torn_line_are_the_uninterrupted_ones(tmp_path):
     script, _ = script_for()
     whole, torn = tmp_path / "whole", tmp_path / "torn"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import errno
+import json
 import os
 import sys
 import time
@@ -236,6 +237,11 @@ class OpenAITeacher:
             self._last_contact = time.monotonic()
             raise Fault(f"malformed reply: {type(exc).__name__}: {str(exc)[:120]}") from None
         self._last_contact = time.monotonic()
+        if isinstance(data, str):  # the SDK parses only a body labelled JSON; some servers label it otherwise
+            try:
+                data = json.loads(data)
+            except ValueError:
+                pass
         if not isinstance(data, dict):
             raise Fault(f"malformed reply: not a JSON object: {str(data)[:120]!r}")
         choices = data.get("choices")
@@ -245,6 +251,8 @@ class OpenAITeacher:
         for choice in choices:
             message = choice.get("message") if isinstance(choice, dict) else None
             content = message.get("content") if isinstance(message, dict) else None
+            if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
+                content = "".join(part.get("text") or "" for part in content if isinstance(part, dict))
             text = truncate_at_stop(content, stops) if isinstance(content, str) else ""
             if text:
                 texts.append(text)
