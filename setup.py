@@ -1,8 +1,8 @@
 """Packaging beyond pyproject.toml: the start-up hook ``mixdistill.pth`` at the top of site-packages.
 
 Python runs the ``.pth`` files it finds directly in site-packages when an interpreter starts; this
-one imports :mod:`mixdistill_plugin.startup`, which lets lm-eval find mixdistill's tasks (that
-module says how). Package data cannot
+one imports :mod:`mixdistill_plugin.startup`, which lets lm-eval find mixdistill's tasks and
+``axolotl train`` check the machine before it launches (that module says how). Package data cannot
 reach the top of site-packages, and setuptools' editable wheels carry only their own ``.pth``, so
 the regular wheel (``build_py``) and the editable one (``editable_wheel``: ``pip install -e .``,
 ``make install``) each get the file here. Uninstalling removes it with the rest.

@@ -1,10 +1,10 @@
-"""Start-up hook: lm-eval finds mixdistill's tasks with no flag.
+"""Start-up hook: lm-eval finds mixdistill's tasks; ``axolotl train`` checks the machine first.
 
 Installing mixdistill (the wheel, or ``pip install -e .`` as ``make install`` does) puts
 ``mixdistill.pth`` at the top of site-packages (see ``setup.py``). Python runs its one line,
 ``import mixdistill_plugin.startup``, whenever an interpreter of that environment starts (not under
-``python -S``). This module then adds one finder to ``sys.meta_path`` that watches one module
-name and otherwise lets every import run as usual:
+``python -S``). This module then adds one finder to ``sys.meta_path`` that watches two module
+names and otherwise lets every import run as usual:
 
 - ``lm_eval.tasks``: once it has run, ``TaskManager.__init__`` is wrapped so that whenever lm-eval
   indexes its own tasks (``include_defaults``, the default) it also indexes
@@ -13,6 +13,10 @@ name and otherwise lets every import run as usual:
   every mixdistill task with no flag, from any folder. lm-eval 0.4.2 to 0.4.13 build every task
   index through ``TaskManager(include_path=...)``; a release whose ``TaskManager`` takes no
   ``include_path`` is left alone with a warning, and ``--include_path`` still works.
+- ``axolotl.cli.utils.train``: ``launch_training`` first runs the plugin's preflight
+  (:mod:`mixdistill_plugin.axolotl_plugin.preflight`) on a config that lists the mixdistill
+  plugin, so that ``axolotl train CONFIG`` on a machine without the GPU or the model the config
+  asks for stops with what is missing and what to do, before accelerate starts a training process.
 
 The cost at start-up is this module's import; afterwards, one string comparison for each module
 imported for the first time. Nothing else is imported until a watched module is.
@@ -63,7 +67,32 @@ def _add_tasks(module) -> None:
     manager.__init__ = __init__
 
 
-_PATCHES = {"lm_eval.tasks": _add_tasks}
+def _check_before_launch(module) -> None:
+    """Make ``module.launch_training`` run the mixdistill preflight on the config first."""
+    import functools
+    import inspect
+
+    launch = getattr(module, "launch_training", None)
+    try:
+        signature = inspect.signature(launch)
+    except (TypeError, ValueError):
+        return
+    if not {"cfg_file", "cloud", "kwargs"} <= set(signature.parameters):
+        return
+
+    @functools.wraps(launch)
+    def launch_training(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs).arguments
+        if bound["cfg_file"] and not bound["cloud"]:  # a cloud run trains elsewhere
+            from mixdistill_plugin.axolotl_plugin.preflight import check_before_launch
+
+            check_before_launch(bound["cfg_file"], bound["kwargs"] or {})
+        return launch(*args, **kwargs)
+
+    module.launch_training = launch_training
+
+
+_PATCHES = {"lm_eval.tasks": _add_tasks, "axolotl.cli.utils.train": _check_before_launch}
 
 
 class _Loader:

@@ -15,6 +15,9 @@ Distilling step-by-step (one CoT record, two examples, ``a * label_loss + (1 - a
 Weights are applied in the training loss, per token by the kind of its record, never by
 duplicating rows. When every weight is 1.0 the plugin changes nothing in training: its collator
 wrapper only drops the kind codes the formatter adds to each row.
+
+Before anything loads, the plugin checks that the machine has the model and the GPU the config asks
+for, and otherwise exits with what is missing and what to do (:mod:`.preflight`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,18 @@ def _weighted(cfg) -> bool:
 
 
 class MixDistillPlugin(BasePlugin):
+    def register(self, cfg) -> None:
+        from mixdistill_plugin.axolotl_plugin.preflight import check_in_process
+
+        check_in_process(cfg, training=False)  # the model can be loaded (see .preflight)
+
+    def load_datasets(self, cfg, preprocess: bool = False):
+        if not preprocess:  # training only: the GPU the config asks for is there
+            from mixdistill_plugin.axolotl_plugin.preflight import check_in_process
+
+            check_in_process(cfg, training=True)
+        return None  # Axolotl loads the datasets itself
+
     def get_input_args(self) -> str:
         return "mixdistill_plugin.axolotl_plugin.args.MixDistillArgs"
 

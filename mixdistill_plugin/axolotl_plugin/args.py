@@ -30,12 +30,15 @@ class MixDistillArgs(BaseModel):
     - ``mixdistill_loss_normalization``: ``token`` (the above) or ``kind``: ``sum of weight[kind] *
       mean token loss of the kind``, so ``{predict: a, explain: 1 - a}`` is Distilling
       step-by-step's ``a * label_loss + (1 - a) * rationale_loss`` however short the labels are.
+    - ``mixdistill_preflight``: check before loading that the model and the GPU the config asks for
+      are there, and stop with what is missing (default ``true``; see :mod:`.preflight`).
     """
 
     mixdistill_kinds: list[str] | None = Field(default=None, min_length=1)
     mixdistill_prompt_format: Literal["plain", "chat"] = "plain"
     mixdistill_loss_weights: dict[str, float] | None = None
     mixdistill_loss_normalization: Literal["token", "kind"] = "token"
+    mixdistill_preflight: bool = True
 
     @field_validator("mixdistill_kinds")
     @classmethod
