@@ -233,9 +233,9 @@ def _ask(questions, backend, config, files, tolerance, max_per_question, progres
 
 
 def _run_stats(backend, got: dict, started: float) -> dict:
-    """This run's figures: ``wall_seconds`` from the start of the command to the end of the run,
-    ``startup_seconds`` until the first request went out, ``requests_per_second`` while asking
-    (first request sent to last reply)."""
+    """This run's figures: ``wall_seconds`` from the start of the command until the asking ended
+    (the outputs are rebuilt after), ``startup_seconds`` until the first request went out,
+    ``requests_per_second`` while asking (``asking_seconds``: first request sent to last reply)."""
     now = time.monotonic()
     teacher = getattr(backend, "counts", {})
     requests = teacher.get("requests", got["replies"])
