@@ -70,7 +70,7 @@ def test_report_numbers_equal_mixdistill_score(distilled_run, tmp_path):
             items[doc["id"]][doc["kind"]] += sample["resps"][0]
         preds = tmp_path / f"{ev.student}.jsonl"
         preds.write_text("".join(json.dumps(i) + "\n" for i in items.values()))
-        scored = json.loads(CliRunner().invoke(main, ["score", str(preds), "--json"]).output)
+        scored = json.loads(CliRunner().invoke(main, ["score", str(preds), "--json"]).stdout)
         assert {m: ev.accuracy(m) for m in METRICS} == {m: scored[m] for m in METRICS}
 
 

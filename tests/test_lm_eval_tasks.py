@@ -98,7 +98,7 @@ def test_real_run_scores_equal_mixdistill_score(lm_eval_run, tmp_path):
             entry[doc["kind"]] += sample["resps"][0]
         preds = tmp_path / f"{task}.jsonl"
         preds.write_text("".join(json.dumps(i) + "\n" for i in items.values()))
-        scored = json.loads(CliRunner().invoke(main, ["score", str(preds), "--json"]).output)
+        scored = json.loads(CliRunner().invoke(main, ["score", str(preds), "--json"]).stdout)
         for metric in TASKS[task]:
             assert scored[metric] == pytest.approx(100 * results[task][f"{metric},paths"], abs=1e-9), (task, metric)
 
@@ -184,7 +184,7 @@ def test_filter_and_aggregation_on_hand_computed_cases(tmp_path):
     for doc, paths in zip(docs, resps):
         by_id.setdefault(doc["id"], {"id": doc["id"], "answer": doc["answer"]})[doc["kind"]] = paths
     preds.write_text("".join(json.dumps(v) + "\n" for v in by_id.values()))
-    scored = json.loads(CliRunner().invoke(main, ["score", str(preds), "--json"]).output)
+    scored = json.loads(CliRunner().invoke(main, ["score", str(preds), "--json"]).stdout)
     assert {m: scored[m] for m in AGGREGATIONS} == pytest.approx({m: 100 * v for m, v in metrics.items()})
 
 
