@@ -1,18 +1,26 @@
-"""Teacher-request throughput of `mixdistill generate` against a local OpenAI-protocol server.
+"""Throughput of `mixdistill generate --teacher openai` as the user sees it, against a local server.
 
-    .venv/bin/python bench/generate.py [--requests 2000] [--concurrency 64] [--latency 0.1]
+    .venv/bin/python bench/generate.py [--requests 2000 20000] [--concurrency 64] [--latency 0.1]
 
 The server (tests/openai_server.py, in its own process) answers every request after ``latency``
-seconds. The client is generate's own pipeline (the openai teacher, verification of every
-completion, appending to raw.jsonl). Reported: requests/s against the ideal concurrency/latency,
-and a sequential client (concurrency 1) measured in the same run.
+seconds. The client is the installed `mixdistill generate` command itself, run as a subprocess on a
+file of ``requests`` questions (one CoT sample each, progress bar on), at each run size: its whole
+wall time, and the rate its ``stats.json`` reports (requests while asking, from the first request
+sent to the last reply; its start-up, imports included, is reported beside it). Both against the
+ideal concurrency / latency, and against the same command at concurrency 1, measured in the same
+run. The start-up is a fixed cost (importing the openai SDK is most of it), so the whole command
+comes nearer the ideal as the run grows.
+Then 4 samples per question from a server that honours ``n`` (one request per question) and from
+one that ignores it (llama.cpp, Ollama: the command falls back to one request per sample).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import multiprocessing
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -22,59 +30,100 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from openai_server import OpenAIServer, Script  # noqa: E402
 
-from mixdistill_plugin.executor import Executor  # noqa: E402
-from mixdistill_plugin.generate import RunFiles, ask  # noqa: E402
-from mixdistill_plugin.records import Question  # noqa: E402
-from mixdistill_plugin.teachers import Request, Sampling  # noqa: E402
-from mixdistill_plugin.teachers.openai_chat import OpenAITeacher  # noqa: E402
+MIXDISTILL = Path(sys.executable).parent / "mixdistill"
 
 
-def serve(latency: float, ready) -> None:
-    server = OpenAIServer(Script(latency=latency, default="Adding up gives 2 + 2 = 4. The answer is 4."))
+def serve(latency: float, honour_n: bool, ready) -> None:
+    server = OpenAIServer(Script(latency=latency, honour_n=honour_n,
+                                 default="Adding up gives 2 + 2 = 4. The answer is 4."))
     ready.put(server.base_url)
     server.serve_forever()
 
 
-def measure(base_url: str, n: int, concurrency: int, executor: Executor) -> float:
-    questions = [Question(id=f"q{i}", question=f"What is {i} plus 4 minus {i}?", answer=4, source="bench")
-                 for i in range(n)]
-    requests = [Request(q, "cot", (0,)) for q in questions]
-    teacher = OpenAITeacher("bench", base_url, concurrency=concurrency, retries=0)
+def start_server(latency: float, honour_n: bool = True) -> tuple[multiprocessing.Process, str]:
+    ready = multiprocessing.Queue()
+    process = multiprocessing.Process(target=serve, args=(latency, honour_n, ready), daemon=True)
+    process.start()
+    return process, ready.get(timeout=30)
+
+
+def command(base_url: str, questions: int, concurrency: int, samples: int = 1) -> dict:
+    """Run `mixdistill generate` once: its wall time and its stats.json."""
     with tempfile.TemporaryDirectory() as tmp:
-        files = RunFiles(Path(tmp))
-        got = []
+        data = Path(tmp) / "questions.jsonl"
+        data.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus 4 minus {i}?",
+                                            "answer": 4}) + "\n" for i in range(questions)))
+        out = Path(tmp) / "out"
+        cmd = [str(MIXDISTILL), "generate", "--teacher", "openai", "--model", "bench", "--base-url", base_url,
+               "--dataset", str(data), "--cot-samples", str(samples), "--pot-samples", "0",
+               "--concurrency", str(concurrency), "--out", str(out)]
         start = time.perf_counter()
-        asyncio.run(ask(teacher, requests, Sampling(shots=4), files, executor, 1e-4, lambda r, lines: got.append(r)))
-        seconds = time.perf_counter() - start
-        assert len(got) == n and all(not r.error for r in got), "some requests failed"
-    return seconds
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"mixdistill generate failed:\n{proc.stdout}\n{proc.stderr}")
+        stats = json.loads((out / "stats.json").read_text())
+    assert stats["complete"] and stats["completions"] == questions * samples, stats
+    return {"wall": wall, "stats": stats}
+
+
+def cpu() -> str:
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+    except OSError:
+        names = []
+    return f"{os.cpu_count()} x {names[0]}" if names else f"{os.cpu_count()} cores"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, nargs="+", default=[2000, 20000],
+                        help="run sizes (questions, one request each)")
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency", type=float, default=0.1)
-    parser.add_argument("--sequential", type=int, default=50, help="requests for the sequential client")
+    parser.add_argument("--sequential", type=int, default=50, help="requests for the concurrency-1 baseline")
+    parser.add_argument("--n-questions", type=int, default=500, help="questions for the 4-samples rows")
     args = parser.parse_args()
-    ready = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve, args=(args.latency, ready), daemon=True)
-    server.start()
-    base_url = ready.get(timeout=30)
+    ideal = args.concurrency / args.latency
+    server, base_url = start_server(args.latency)
     try:
-        with Executor() as executor:
-            measure(base_url, 20, 8, executor)  # warm up connections and imports
-            concurrent = args.requests / measure(base_url, args.requests, args.concurrency, executor)
-            sequential = args.sequential / measure(base_url, args.sequential, 1, executor)
+        command(base_url, 20, 8)  # warm the page cache and the server
+        runs = {n: command(base_url, n, args.concurrency) for n in args.requests}
+        sequential = command(base_url, args.sequential, 1)
+        with_n = command(base_url, args.n_questions, args.concurrency, samples=4)
     finally:
         server.terminate()
-    ideal = args.concurrency / args.latency
-    print(f"{args.requests} requests, concurrency {args.concurrency}, server latency {args.latency * 1000:.0f} ms")
-    print(f"{'client':<28}{'requests/s':>12}{'vs ideal':>10}{'vs sequential':>15}")
-    print(f"{'generate (concurrent)':<28}{concurrent:>12.1f}{concurrent / ideal:>10.2f}{concurrent / sequential:>14.1f}x")
-    print(f"{'sequential (concurrency 1)':<28}{sequential:>12.1f}{sequential / ideal:>10.3f}{1:>14.1f}x")
-    print(f"ideal = concurrency / latency = {ideal:.0f} requests/s; target >= 0.8 of it: "
-          f"{'met' if concurrent / ideal >= 0.8 else 'NOT met'}")
+    server, base_url = start_server(args.latency, honour_n=False)
+    try:
+        without_n = command(base_url, args.n_questions, args.concurrency, samples=4)
+    finally:
+        server.terminate()
+
+    base = args.sequential / sequential["wall"]
+    print(f"{cpu()}; concurrency {args.concurrency}, server latency {args.latency * 1000:.0f} ms; "
+          f"ideal = concurrency / latency = {ideal:.0f} requests/s")
+    print(f"{'mixdistill generate, 1 CoT sample a question':<48}{'requests/s':>11}{'vs ideal':>10}{'vs sequential':>15}")
+    for n, run in runs.items():
+        for what, rate in (("stats.json requests_per_second", run["stats"]["run"]["requests_per_second"]),
+                           ("whole command, wall clock", n / run["wall"])):
+            print(f"{f'{n} requests: {what}':<48}{rate:>11.1f}{rate / ideal:>10.2f}{rate / base:>14.1f}x")
+    print(f"{f'{args.sequential} requests at concurrency 1: whole command':<48}{base:>11.1f}{base / ideal:>10.3f}"
+          f"{1:>14.1f}x")
+    for n, run in runs.items():
+        r = run["stats"]["run"]
+        print(f"{n} requests: {r['startup_seconds']:.2f}s from the command's start to its first request, "
+              f"{r['asking_seconds']:.2f}s asking, {run['wall'] - r['startup_seconds'] - r['asking_seconds']:.2f}s "
+              "besides (Python start-up before the command, the outputs and exit after)")
+    print(f"{f'4 samples x {args.n_questions} questions':<48}{'samples/s':>11}{'requests':>10}")
+    for name, result in (("server honours n", with_n), ("server ignores n (one request a sample)", without_n)):
+        rate = result["stats"]["run"]["completions_per_second"]
+        print(f"{'  ' + name:<48}{rate:>11.1f}{result['stats']['run']['requests']:>10}")
+    largest = max(runs)
+    stats_met = all(run["stats"]["run"]["requests_per_second"] >= 0.8 * ideal for run in runs.values())
+    whole_met = largest / runs[largest]["wall"] >= 0.8 * ideal
+    print(f"target >= 0.8 of ideal: stats.json at every size {'met' if stats_met else 'NOT met'}; "
+          f"the whole command at {largest} requests {'met' if whole_met else 'NOT met'}")
 
 
 if __name__ == "__main__":
