@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from mixdistill_plugin.commands.options import field_options
+
 
 @click.command(name="eval", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
                                               "help_option_names": []})
@@ -19,10 +21,7 @@ import click
 @click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A .jsonl/.json/.csv/.parquet file of your own questions and gold answers, read by the "
                    "file_md_* tasks [default --tasks: file_md_mixed].")
-@click.option("--question-field", default="question", show_default=True, help="For --dataset: the question field.")
-@click.option("--answer-field", default="answer", show_default=True, help="For --dataset: the gold answer field.")
-@click.option("--id-field", help="For --dataset: the id field [default: 'id' where rows have it, else a hash of the question].")
-@click.option("--skip-bad-rows", is_flag=True, help="For --dataset: report and skip rows with no question or a non-numeric answer.")
+@field_options
 @click.argument("lm_eval_args", nargs=-1, type=click.UNPROCESSED)
 def eval_command(repeats: int | None, dataset: Path | None, question_field: str, answer_field: str,
                  id_field: str | None, skip_bad_rows: bool, lm_eval_args: tuple[str, ...]) -> None:

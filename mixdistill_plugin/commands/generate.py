@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE
+from mixdistill_plugin.commands.options import field_options
 
 _TEACHER_HELP = (
     "openai: an OpenAI-compatible server (--base-url, --model, $OPENAI_API_KEY); hf: a local transformers "
@@ -34,10 +35,7 @@ def _filter_options(f):
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
               help="A folder with svamp/SVAMP.json, gsm8k/{train,test}.jsonl ... read before the shipped copies "
                    "[default: $MIXDISTILL_DATA_DIR].")
-@click.option("--question-field", default="question", show_default=True, help="For a file: the question field.")
-@click.option("--answer-field", default="answer", show_default=True, help="For a file: the gold answer field.")
-@click.option("--id-field", help="For a file: the id field [default: 'id' where rows have it, else a hash of the question].")
-@click.option("--skip-bad-rows", is_flag=True, help="Report and skip rows with no question or a non-numeric answer.")
+@field_options
 @click.option("--teacher", type=click.Choice(["openai", "hf", "vllm", "gold"]), default="openai",
               show_default=True, help=_TEACHER_HELP)
 @click.option("--model", help="Model name (openai) or path (hf, vllm).")
