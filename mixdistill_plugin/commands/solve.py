@@ -241,7 +241,7 @@ def summary(asked: list[Asked], solutions, max_rounds: int) -> str:
     n = len(solutions)
     paths = sum(len(s.paths) for s in solutions)
     first = sum(s.agreed and s.rounds == 1 for s in solutions)
-    text = (f"{n} questions: {paths / n:.2f} paths each on average (at most {2 * max_rounds}); "
+    text = (f"{n} question{'s' * (n != 1)}: {paths / n:.2f} paths each on average (at most {2 * max_rounds}); "
             f"{sum(s.agreed for s in solutions)} settled by agreement, {first} in round 1")
     scored = [(a, s) for a, s in zip(asked, solutions) if a.gold is not None]
     if scored:
