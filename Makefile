@@ -75,7 +75,11 @@ K ?= 4
 MAX_GEN_TOKS ?= 64
 EVAL_BATCH ?= 64
 MAX_STEPS ?= 4
-EVAL_TASK ?= $(if $(filter gsm8k,$(DATASET)),gsm8k_md,$(DATASET))_$(if $(filter step_by_step,$(RECIPE)),direct,$(RECIPE))
+# The lm-eval task that evaluates RECIPE on DATASET (`mixdistill recipes` prints the table); none
+# for a recipe with a loop of its own (Socratic CoT's).
+ifndef EVAL_TASK
+EVAL_TASK := $(if $(wildcard $(MIXDISTILL)),$(shell $(MIXDISTILL) recipes $(RECIPE) --dataset $(DATASET)))
+endif
 RECIPES ?= mixed cot pot step_by_step socratic
 
 CHAT_EVAL := $(if $(shell grep -s "^mixdistill_prompt_format: *chat" $(AXOLOTL_CONFIG)),--apply_chat_template,)
@@ -91,7 +95,7 @@ EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) $(EVAL_LIMIT) \
 # Socratic CoT alternates two roles per question, which one lm-eval request cannot: its own loop.
 SOCRATIC_ARGS := --dataset $(DATASET) $(if $(filter all,$(QUESTIONS)),,--limit $(QUESTIONS)) --max-steps $(MAX_STEPS) --max-gen-toks $(MAX_GEN_TOKS) \
 	--batch_size $(EVAL_BATCH) $(CHAT_EVAL)
-EVALUATE := $(if $(filter socratic,$(RECIPE)),$(MIXDISTILL) socratic $(SOCRATIC_ARGS),$(MIXDISTILL) eval $(EVAL_ARGS))
+EVALUATE := $(if $(EVAL_TASK),$(MIXDISTILL) eval $(EVAL_ARGS),$(MIXDISTILL) socratic $(SOCRATIC_ARGS))
 
 # A stage's settings, in a file that changes only when they do: a finished stage reruns only then.
 define settings

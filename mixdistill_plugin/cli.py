@@ -11,6 +11,7 @@ from mixdistill_plugin.commands.axolotl_config import axolotl_config
 from mixdistill_plugin.commands.doctor import doctor
 from mixdistill_plugin.commands.eval import eval_command
 from mixdistill_plugin.commands.generate import filter_command, generate
+from mixdistill_plugin.commands.recipes import recipes
 from mixdistill_plugin.commands.report import report
 from mixdistill_plugin.commands.score import score
 from mixdistill_plugin.commands.socratic import socratic
@@ -62,6 +63,7 @@ main.add_command(filter_command)
 main.add_command(axolotl_config)
 main.add_command(eval_command)
 main.add_command(report)
+main.add_command(recipes)
 main.add_command(score)
 main.add_command(socratic)
 main.add_command(solve)

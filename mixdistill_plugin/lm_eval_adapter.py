@@ -10,10 +10,11 @@ Every task works the same way, whatever kinds it asks for:
 3. The model answers ``repeats`` times (k paths). :class:`ReadAnswers`, the task's filter, reads
    every path: CoT answers extracted, PoT programs run in the sandboxed executor, all documents
    of the task in one batch. ``--log_samples`` shows each path's answer, outcome and detail.
-4. :func:`process_results` passes each document's answers on; each metric's aggregation groups the
-   documents of a question back together and scores them with :mod:`mixdistill_plugin.scoring`,
-   exactly as ``mixdistill score`` does (as fractions, lm-eval's convention, where ``score``
-   prints percent). ``mixed_maj`` takes the mixed vote by ``--metadata '{"vote": METHOD}'``
+4. :func:`process_results` passes each document's answers on, once per metric of the task (any
+   ``<kind>_acc``, ``<kind>_maj`` or ``mixed_maj``, see :mod:`mixdistill_plugin.scoring`); every
+   metric has the one aggregation :func:`accuracy`, which groups the documents of a question back
+   together and scores them exactly as ``mixdistill score`` does (as fractions, lm-eval's
+   convention, where ``score`` prints percent). ``mixed_maj`` takes the mixed vote by ``--metadata '{"vote": METHOD}'``
    (:data:`~mixdistill_plugin.voting.MIXED_VOTES`; default :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`).
 5. Standard errors: lm-eval computes one only for aggregations it knows (``mean``, a fixed list of
    bootstrappable functions); :func:`install_stderr` teaches it ours, each of which carries its own
@@ -37,7 +38,7 @@ from mixdistill_plugin.voting import parse_vote
 from mixdistill_plugin.startup import tasks_dir
 
 TASKS_DIR = Path(tasks_dir())
-Item = tuple[str, str, float, list, str]  # question id, kind, gold, path answers, mixed vote method
+Item = tuple[str, str, float, list, str, str]  # question id, kind, gold, path answers, mixed vote method, metric
 
 
 def tasks_path() -> str:
@@ -109,29 +110,36 @@ class ReadAnswers(Filter):
 def process_results(doc: dict, results: list[list[dict]]) -> dict[str, Item]:
     """``results`` holds one entry per request; the document's one request carries its k paths."""
     (paths,) = results
-    item: Item = (doc["id"], doc["kind"], float(doc["answer"]), [p["answer"] for p in paths], doc.get("vote"))
-    return {metric: item for metric in doc["metrics"]}
+    answers = [p["answer"] for p in paths]
+    return {metric: (doc["id"], doc["kind"], float(doc["answer"]), answers, doc.get("vote"), metric)
+            for metric in doc["metrics"]}
 
 
 def item_scores(items: Sequence[Item], tolerance: float = DEFAULT_TOLERANCE) -> list[ItemScore]:
     """One :class:`ItemScore` per question, from the documents (kinds) of that question."""
-    votes = {item[0]: item[4] for item in items if len(item) > 4}
+    votes = {item[0]: item[4] for item in items}
     questions = paths_by_question(item[:4] for item in items)
-    return [score_answers(q["gold"], q["paths"], tolerance, votes.get(qid)) for qid, q in questions.items()]
+    return [score_answers(q["gold"], q["paths"], tolerance, votes[qid]) for qid, q in questions.items()]
 
 
-def _accuracy(metric: str):
-    def aggregate(items: Sequence[Item]) -> float:
-        scores = item_scores(items)
-        return sum(s.correct(metric) for s in scores) / len(scores) if scores else 0.0
+def _right(items: Sequence[Item]) -> tuple[int, int]:
+    """How many questions are right for the items' metric, of how many."""
+    scores = item_scores(items)
+    return sum(s.correct(items[0][5]) for s in scores) if scores else 0, len(scores)
 
-    def standard_error(items: Sequence[Item]) -> float:
-        scores = item_scores(items)
-        return stderr(sum(s.correct(metric) for s in scores), len(scores))
 
-    aggregate.__name__ = metric
-    aggregate.stderr = standard_error
-    return aggregate
+def accuracy(items: Sequence[Item]) -> float:
+    """Every metric's aggregation: the share of questions right for the metric the items carry."""
+    right, n = _right(items)
+    return right / n if n else 0.0
+
+
+def _accuracy_stderr(items: Sequence[Item]) -> float:
+    """The standard error of :func:`accuracy` (see :func:`install_stderr`)."""
+    return stderr(*_right(items))
+
+
+accuracy.stderr = _accuracy_stderr
 
 
 def install_stderr() -> None:
@@ -159,11 +167,3 @@ def install_stderr() -> None:
 
 install_stderr()
 
-
-cot_acc = _accuracy("cot_acc")
-pot_acc = _accuracy("pot_acc")
-cot_maj = _accuracy("cot_maj")
-pot_maj = _accuracy("pot_maj")
-mixed_maj = _accuracy("mixed_maj")
-predict_acc = _accuracy("predict_acc")
-predict_maj = _accuracy("predict_maj")

@@ -4,6 +4,9 @@ A :class:`PromptKind` is one way of reasoning (``cot``, ``pot``, ...): an instru
 as the task prefix of multi-task training, a label that introduces the model's part, few-shot
 exemplars, how the model's text is read back (``reader``: extract from text or execute), and a
 stable ``code`` that names the kind in tokenized training data (for per-kind loss weights).
+A kind with a ``title`` is one a student answers questions with: ``mixdistill score``, the lm-eval
+metrics and ``mixdistill report`` score it as ``<kind>_acc`` and ``<kind>_maj`` (see
+:func:`scored_kinds`) under that title.
 
 Two renderings, shared by the teacher, the Axolotl formatter and the lm-eval tasks:
 
@@ -24,7 +27,8 @@ they are made from, and a ``target``, the part of that record the student learns
 ``explain`` (the rationale) come from ``cot`` records; Socratic CoT's ``decompose`` (the next
 sub-question) and ``solve`` (a sub-question's answer) from ``socratic`` records.
 
-New kinds are added with :func:`register`; callers only ever name a kind.
+New kinds are added with :func:`register` (and removed with :func:`unregister`); callers only ever
+name a kind.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class PromptKind:
     stop: tuple[str, ...] = ("\nQuestion:",)
     source: str = ""
     target: Target = "rationale"
+    title: str = ""
 
     @property
     def record_kind(self) -> str:
@@ -82,8 +87,19 @@ def get_kind(name: str) -> PromptKind:
         raise KeyError(f"unknown prompt kind {name!r}; known kinds: {', '.join(kind_names())}") from None
 
 
+def unregister(name: str) -> None:
+    """Remove the kind called ``name`` from the registry."""
+    get_kind(name)
+    del _REGISTRY[name]
+
+
 def kind_names() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def scored_kinds() -> list[str]:
+    """The kinds with a ``title``, in the order they were registered: the ones scored per question."""
+    return [kind.name for kind in _REGISTRY.values() if kind.title]
 
 
 def _question_block(kind: PromptKind, question: str) -> str:
@@ -158,6 +174,7 @@ COT = register(
                 ),
             )
         ),
+        title="CoT",
     )
 )
 
@@ -187,6 +204,7 @@ POT = register(
                 ),
             )
         ),
+        title="PoT",
     )
 )
 
@@ -203,6 +221,7 @@ PREDICT = register(
         stop=("\n",),
         source="cot",
         target="answer",
+        title="Direct",
     )
 )
 
@@ -257,6 +276,7 @@ SOCRATIC = register(
                 ),
             )
         ),
+        title="Socratic",
     )
 )
 

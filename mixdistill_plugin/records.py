@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Number
 from pathlib import Path
 from typing import Annotated, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, field_validator,
+                      model_validator)
 
 from mixdistill_plugin.answers import parse_number
 from mixdistill_plugin.jsonl import InputError, json_type, lone_surrogate, numbered_lines, parse_line
+from mixdistill_plugin.prompts import scored_kinds
 
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
@@ -84,23 +87,11 @@ def _text(value: object) -> object:
 Texts = Annotated[list[Annotated[str, BeforeValidator(_text)]], BeforeValidator(_texts)]
 
 
-class Prediction(BaseModel):
-    """One line of ``mixdistill score`` input: a gold answer and the sampled paths of each kind.
-
-    ``predict``: Distilling step-by-step's direct answers; ``socratic``: Socratic decompositions
-    (``sub-question ** answer`` lines). ``id`` is required (a string or an integer, unique in a
-    file); the gold answer must be finite; texts must be Unicode (no lone surrogates). Other
-    fields are kept and ignored.
-    """
-
+class _Prediction(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str | int
     answer: float
-    cot: Texts = Field(default_factory=list)
-    pot: Texts = Field(default_factory=list)
-    predict: Texts = Field(default_factory=list)
-    socratic: Texts = Field(default_factory=list)
 
     _id = field_validator("id", mode="before")(_prediction_id)
     _gold = field_validator("answer", mode="before")(_gold_number)
@@ -115,6 +106,28 @@ class Prediction(BaseModel):
             except ValueError as exc:
                 raise ValueError(f"field name {_shown(name)} is {exc}") from None
         return row
+
+    def texts(self, kind: str) -> list[str]:
+        """The paths of ``kind``."""
+        return getattr(self, kind)
+
+
+@functools.lru_cache(maxsize=None)
+def _prediction_model(kinds: tuple[str, ...]) -> type[_Prediction]:
+    fields = {kind: (Texts, Field(default_factory=list)) for kind in kinds}
+    return create_model("Prediction", __base__=_Prediction, __doc__=prediction_model.__doc__, **fields)
+
+
+def prediction_model() -> type[_Prediction]:
+    """One line of ``mixdistill score`` input: a gold answer and the sampled paths of each scored kind.
+
+    A field per scored kind of the registry (:func:`prompts.scored_kinds`: ``cot``, ``pot``,
+    ``predict`` for Distilling step-by-step's direct answers, ``socratic`` for Socratic
+    decompositions of ``sub-question ** answer`` lines), each a list of texts. ``id`` is required (a
+    string or an integer, unique in a file); the gold answer must be finite; texts must be Unicode
+    (no lone surrogates). Other fields are kept and ignored.
+    """
+    return _prediction_model(tuple(scored_kinds()))
 
 
 _BUILT_WHEN_USED = ConfigDict(defer_build=True)  # validators are built at first use: commands start faster

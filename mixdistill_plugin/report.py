@@ -5,8 +5,9 @@ A run folder (what ``make distill`` writes) holds ``teacher/stats.json`` and
 e.g. ``base`` or ``distilled``). Accuracies are computed from the logged per-path answers with
 :func:`scoring.score_answers`, the code ``mixdistill score`` and the lm-eval metrics use, so the
 numbers are theirs; ``mixdistill socratic`` writes its samples in the same layout. Columns are the
-metrics any evaluation has (Mixed Distillation's five, the direct answer of Distilling
-step-by-step, Socratic CoT's), each with its 95% Wilson interval (:mod:`mixdistill_plugin.stats`).
+metrics of the registry's scored kinds that any evaluation has (Mixed Distillation's five, the
+direct answer of Distilling step-by-step, Socratic CoT's), titled by their kinds, each with its 95%
+Wilson interval (:mod:`mixdistill_plugin.stats`).
 
 Further sections, all from the same logged paths:
 
@@ -17,8 +18,8 @@ Further sections, all from the same logged paths:
 - adaptive sampling (stop when the CoT and PoT majorities agree): accuracy against the mean number
   of paths used, for each cap of rounds, beside the fixed mixed vote on as many rounds.
 
-The plot shows majority-vote accuracy against the number of paths per kind (1..k): CoT, PoT, mixed
-(n CoT + n PoT paths pooled), direct, Socratic (one path), and adaptive sampling at its mean paths.
+The plot shows majority-vote accuracy against the number of paths per kind (1..k): each scored kind
+(Socratic: one path), mixed (n CoT + n PoT paths pooled), and adaptive sampling at its mean paths.
 """
 
 from __future__ import annotations
@@ -32,14 +33,44 @@ from typing import Sequence
 
 from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.jsonl import numbered_lines, parse_line, write_atomic
-from mixdistill_plugin.scoring import METRICS, ItemScore, paths_by_question, score_answers, summarize
+from mixdistill_plugin.prompts import get_kind
+from mixdistill_plugin.scoring import (METRICS, MIXED, ItemScore, all_metrics, paths_by_question, score_answers,
+                                       split_metric, summarize)
 from mixdistill_plugin.voting import MIXED_VOTES, adaptive_vote, parse_vote
 
 _SAMPLES = re.compile(r"samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
-COLUMNS = {"cot_acc": "CoT", "pot_acc": "PoT", "cot_maj": "CoT maj@k", "pot_maj": "PoT maj@k", "mixed_maj": "Mixed maj@k",
-           "predict_acc": "Direct", "predict_maj": "Direct maj@k", "socratic_acc": "Socratic"}
-PLOTTED = {"cot_maj": "tab:blue", "pot_maj": "tab:orange", "mixed_maj": "tab:green", "predict_maj": "tab:red",
-           "socratic_maj": "tab:purple"}
+
+
+def title(metric: str) -> str:
+    """A metric's column title: its kind's title (``CoT``), with `` maj@k`` for a majority vote."""
+    kind, how = split_metric(metric)
+    name = "Mixed" if kind == "mixed" else get_kind(kind).title
+    return f"{name} maj@k" if how == "maj" else name
+
+
+def shown(metric: str, ev: Evaluation) -> bool:
+    """Whether ``ev`` has ``metric``; a majority vote only over more than one path."""
+    kind, how = split_metric(metric)
+    return ev.has(metric) and (how == "acc" or ev.k_of(kind) > 1)
+
+
+def columns(evaluations: Sequence[Evaluation]) -> list[str]:
+    """The metrics the accuracy table shows: those of :func:`scoring.all_metrics` :func:`shown` for any
+    evaluation; Mixed Distillation's five when none has any."""
+    return [m for m in all_metrics() if any(shown(m, ev) for ev in evaluations)] or list(METRICS)
+
+
+def plotted() -> list[str]:
+    """The metrics the plot draws against the number of paths: every maj@k."""
+    return [m for m in all_metrics() if m.endswith("_maj")]
+
+
+def headline() -> list[str]:
+    """The metrics a comparison of two evaluations may use, the first first: the pooled vote, then each
+    kind's maj@k, then each kind's first path."""
+    metrics = all_metrics()
+    return ["mixed_maj", *(m for m in metrics if m.endswith("_maj") and m != "mixed_maj"),
+            *(m for m in metrics if m.endswith("_acc"))]
 
 
 @dataclass
@@ -55,6 +86,11 @@ class Evaluation:
     @property
     def k(self) -> int:
         return max((len(paths) for q in self.questions.values() for paths in q["paths"].values()), default=0)
+
+    def k_of(self, kind: str) -> int:
+        """The most paths of ``kind`` (``mixed``: of the kinds of :data:`scoring.MIXED` together) any question has."""
+        kinds = MIXED if kind == "mixed" else (kind,)
+        return max((sum(len(q["paths"].get(k, ())) for k in kinds) for q in self.questions.values()), default=0)
 
     @property
     def label(self) -> str:
@@ -78,9 +114,9 @@ class Evaluation:
         return summarize(list(self.scores(paths).values()), [metric])[metric]
 
     def mixed(self) -> bool:
-        """Whether the questions have both CoT and PoT paths (the mixed vote and adaptive sampling apply)."""
-        return bool(self.questions) and all(q["paths"].get("cot") and q["paths"].get("pot")
-                                            for q in self.questions.values())
+        """Whether the questions have paths of every kind of :data:`scoring.MIXED` (the mixed vote and
+        adaptive sampling apply)."""
+        return bool(self.questions) and all(all(q["paths"].get(k) for k in MIXED) for q in self.questions.values())
 
     def kind_answers(self, kind: str) -> dict[str, tuple[float, list]]:
         return {qid: (q["gold"], list(q["paths"].get(kind, []))) for qid, q in self.questions.items()}
@@ -144,18 +180,14 @@ def teacher_table(runs: Sequence[Path]) -> list[str]:
 
 
 def accuracy_table(evaluations: Sequence[Evaluation]) -> list[str]:
-    """One row per evaluation; the columns of :data:`COLUMNS` that any evaluation has, each with its interval."""
-    metrics = [m for m in COLUMNS if any(ev.has(m) for ev in evaluations)] or list(METRICS)
-    lines = ["| run | student | task | questions | k | " + " | ".join(COLUMNS[m] for m in metrics) + " |",
+    """One row per evaluation; the :func:`columns`, each with its interval."""
+    metrics = columns(evaluations)
+    lines = ["| run | student | task | questions | k | " + " | ".join(title(m) for m in metrics) + " |",
              "| --- | --- | --- | ---: | ---: | " + " | ".join("---:" for _ in metrics) + " |"]
     for ev in evaluations:
         cells = " | ".join(_cell(ev.correct(m)) if ev.has(m) else "-" for m in metrics)
         lines.append(f"| {ev.run} | {ev.student} | {ev.task} | {len(ev.questions)} | {ev.k} | {cells} |")
     return lines
-
-
-# The metric a comparison of two evaluations uses: the first of these that both have.
-HEADLINE = ("mixed_maj", "pot_maj", "cot_maj", "predict_maj", "socratic_acc", "cot_acc", "pot_acc")
 
 
 def comparison_pairs(evaluations: Sequence[Evaluation]) -> list[tuple[Evaluation, Evaluation]]:
@@ -175,13 +207,15 @@ def comparison_pairs(evaluations: Sequence[Evaluation]) -> list[tuple[Evaluation
     return pairs
 
 
-def headline(a: Evaluation, b: Evaluation) -> tuple[str, str] | None:
-    """The metric each side of a comparison is judged by: the same one where both have it."""
-    for metric in HEADLINE:
-        if a.has(metric) and b.has(metric):
+def compared_by(a: Evaluation, b: Evaluation) -> tuple[str, str] | None:
+    """The metric each side of a comparison is judged by: the first of :func:`headline` :func:`shown` for
+    both, else each side's first."""
+    order = headline()
+    for metric in order:
+        if shown(metric, a) and shown(metric, b):
             return metric, metric
-    first = next((m for m in HEADLINE if a.has(m)), None)
-    second = next((m for m in HEADLINE if b.has(m)), None)
+    first = next((m for m in order if shown(m, a)), None)
+    second = next((m for m in order if shown(m, b)), None)
     return (first, second) if first and second else None
 
 
@@ -192,7 +226,7 @@ def comparison_table(evaluations: Sequence[Evaluation]) -> list[str]:
     lines = ["| A | B | metric | questions | A % | B % | A - B, points [95% CI] | only A right | only B right | McNemar p |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for a, b in comparison_pairs(evaluations):
-        metrics = headline(a, b)
+        metrics = compared_by(a, b)
         if metrics is None:
             continue
         right_a, right_b = a.correct(metrics[0]), b.correct(metrics[1])
@@ -220,11 +254,11 @@ def vote_rows(ev: Evaluation) -> list[tuple[str, dict[int, dict[str, bool]]]]:
     ks = range(1, ev.k + 1)
     for method in vote_methods():
         rows.append((f"mixed, {method}", {n: ev.correct("mixed_maj", n, method) for n in ks}))
-    rows.append(("CoT maj@k", {n: ev.correct("cot_maj", n) for n in ks}))
-    rows.append(("PoT maj@k", {n: ev.correct("pot_maj", n) for n in ks}))
+    for kind in MIXED:
+        rows.append((title(f"{kind}_maj"), {n: ev.correct(f"{kind}_maj", n) for n in ks}))
 
     def any_right(n: int) -> dict[str, bool]:
-        return {qid: any(answers_equal(a, q["gold"]) for kind in ("cot", "pot") for a in q["paths"].get(kind, [])[:n])
+        return {qid: any(answers_equal(a, q["gold"]) for kind in MIXED for a in q["paths"].get(kind, [])[:n])
                 for qid, q in ev.questions.items()}
 
     rows.append(("at least one path right", {n: any_right(n) for n in ks}))
@@ -244,11 +278,12 @@ def vote_table(evaluations: Sequence[Evaluation]) -> list[str]:
              "| --- | --- | --- | " + " | ".join("---:" for _ in range(k)) + " | ---: | ---: |"]
     for ev in mixed:
         rows = vote_rows(ev)
-        pot = dict(rows)["PoT maj@k"][ev.k]
+        cot_title, pot_title = (title(f"{kind}_maj") for kind in MIXED)
+        pot = dict(rows)[pot_title][ev.k]
         for name, by_n in rows:
             cells = " | ".join(_pct(100 * sum(by_n[n].values()) / len(by_n[n])) if n in by_n else "-"
                                for n in range(1, k + 1))
-            if name.startswith("mixed") or name == "CoT maj@k":
+            if name.startswith("mixed") or name == cot_title:
                 shared = list(pot)
                 result = paired([by_n[ev.k][q] for q in shared], [pot[q] for q in shared])
                 versus = f"{result.only_a} / {result.only_b}, {result.p_value:.3f}"
@@ -262,7 +297,7 @@ def adaptive_rows(ev: Evaluation, vote: str | None = None) -> list[dict]:
     """For each cap of rounds 1..k: adaptive accuracy, mean paths used, share settled by agreement."""
     rows = []
     for cap in range(1, ev.k + 1):
-        outcomes = {qid: (q["gold"], adaptive_vote(q["paths"]["cot"], q["paths"]["pot"], cap, vote or ev.vote))
+        outcomes = {qid: (q["gold"], adaptive_vote(*(q["paths"][k] for k in MIXED), cap, vote or ev.vote))
                     for qid, q in ev.questions.items()}
         n = len(outcomes)
         rows.append({
@@ -290,6 +325,11 @@ def adaptive_table(evaluations: Sequence[Evaluation]) -> list[str]:
     return lines
 
 
+# One color per plotted metric, in order: matplotlib's tab10 without olive (adaptive sampling's).
+_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray",
+           "tab:cyan")
+
+
 def plot(evaluations: Sequence[Evaluation], path: Path) -> None:
     """Majority-vote accuracy against paths per kind, one line per (run, student, kind)."""
     import matplotlib
@@ -304,11 +344,12 @@ def plot(evaluations: Sequence[Evaluation], path: Path) -> None:
         index = labels.index((ev.run, ev.student))  # one line style and marker per (run, student)
         style, marker = styles[index % len(styles)], markers[index // len(styles) % len(markers)]
         xs = list(range(1, ev.k + 1))
-        for metric, color in PLOTTED.items():
+        for number, metric in enumerate(plotted()):
             ys = [ev.accuracy(metric, n) for n in xs]
             if xs and all(y is not None for y in ys):
                 name = metric.removesuffix("_maj")
-                ax.plot(xs, ys, style, color=color, marker=marker, label=f"{ev.run}/{ev.student} {ev.task}: {name}")
+                ax.plot(xs, ys, style, color=_COLORS[number % len(_COLORS)], marker=marker,
+                        label=f"{ev.run}/{ev.student} {ev.task}: {name}")
         if ev.mixed():  # adaptive sampling: at its mean paths per kind (= mean rounds)
             rows = adaptive_rows(ev)
             ax.plot([r["mean_paths"] / 2 for r in rows], [100 * sum(r["correct"].values()) / len(r["correct"]) for r in rows],
@@ -341,7 +382,7 @@ def write_report(runs: Sequence[Path], out: Path, vote: str | None = None) -> st
     if comparisons:
         sections += ["## Paired comparisons", "",
                      "On the questions both have, by the first metric of "
-                     f"{', '.join(HEADLINE[:5])} that both have: the difference in accuracy with its 95% paired "
+                     f"{', '.join(headline())} that both have: the difference in accuracy with its 95% paired "
                      "bootstrap interval (10,000 resamples of the questions) and the exact McNemar p-value "
                      "(a binomial test on the questions only one side gets right).", "", *comparisons, ""]
     votes = vote_table(evaluations)

@@ -13,7 +13,8 @@ paths of the kind counts as wrong, and a metric is ``None`` when no item has a p
   method (:data:`~mixdistill_plugin.voting.MIXED_VOTES`; default
   :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`).
 
-:data:`METRICS` are Mixed Distillation's five, what ``mixdistill score`` reports.
+:data:`MIXED` are the kinds of the ``mixed`` recipe; :data:`METRICS` are Mixed Distillation's five,
+what ``mixdistill score`` always reports; :func:`metrics_of` names the metrics of any kinds.
 """
 
 from __future__ import annotations
@@ -23,12 +24,29 @@ from typing import Iterable, Mapping, Sequence
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, answers_equal, extract_answer
 from mixdistill_plugin.executor import Executor
-from mixdistill_plugin.prompts import get_kind
+from mixdistill_plugin.prompts import get_kind, scored_kinds
+from mixdistill_plugin.recipes import RECIPES
 from mixdistill_plugin.socratic import final_answer
 from mixdistill_plugin.voting import DEFAULT_VOTE, Vote, VoteMethod, majority_vote, mixed_vote, parse_vote
 
-METRICS = ("cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj")
-MIXED = ("cot", "pot")
+MIXED = RECIPES["mixed"].evaluates
+
+
+def metrics_of(kinds: Sequence[str], votes: bool = True) -> list[str]:
+    """The metrics of paths of ``kinds``: each ``<kind>_acc``; with ``votes`` each ``<kind>_maj`` too,
+    and ``mixed_maj`` where ``kinds`` hold :data:`MIXED`."""
+    metrics = [f"{kind}_acc" for kind in kinds]
+    if votes:
+        metrics += [f"{kind}_maj" for kind in kinds] + (["mixed_maj"] if set(MIXED) <= set(kinds) else [])
+    return metrics
+
+
+def all_metrics() -> list[str]:
+    """:data:`METRICS`, then the acc and maj of every other scored kind of the registry."""
+    return [*METRICS, *(m for kind in scored_kinds() if kind not in MIXED for m in metrics_of([kind]))]
+
+
+METRICS = tuple(metrics_of(MIXED))
 
 
 def read_answers(kind: str, texts: Sequence[str], executor: Executor) -> list[tuple[float | None, str, str]]:
@@ -52,7 +70,7 @@ class ItemScore:
     method: str | VoteMethod = DEFAULT_VOTE
 
     def paths(self, kind: str) -> tuple[float | None, ...]:
-        """The answers of ``kind``'s paths; ``mixed``: CoT then PoT."""
+        """The answers of ``kind``'s paths; ``mixed``: those of each kind of :data:`MIXED` in turn."""
         if kind == "mixed":
             return tuple(a for k in MIXED for a in self.answers.get(k, ()))
         return tuple(self.answers.get(kind, ()))
@@ -60,7 +78,7 @@ class ItemScore:
     def vote(self, kind: str) -> Vote:
         """The majority of ``kind``'s paths; ``mixed``: the mixed vote by this item's method."""
         if kind == "mixed":
-            return mixed_vote(self.answers.get("cot", ()), self.answers.get("pot", ()), self.method, self.tolerance)
+            return mixed_vote(*(self.answers.get(k, ()) for k in MIXED), self.method, self.tolerance)
         return majority_vote(self.paths(kind), self.tolerance)
 
     def correct(self, metric: str) -> bool:

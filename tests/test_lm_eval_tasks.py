@@ -14,17 +14,7 @@ from click.testing import CliRunner
 
 from conftest import REPO, rows
 from mixdistill_plugin.cli import main
-from mixdistill_plugin.lm_eval_adapter import (
-    ReadAnswers,
-    cot_acc,
-    cot_maj,
-    doc_to_text,
-    load_docs,
-    mixed_maj,
-    pot_acc,
-    pot_maj,
-    process_results,
-)
+from mixdistill_plugin.lm_eval_adapter import ReadAnswers, accuracy, doc_to_text, load_docs, process_results
 from mixdistill_plugin.answers import answers_equal, extract_answer
 from mixdistill_plugin.prompts import get_kind, prompt_text
 from mixdistill_plugin.voting import majority_vote
@@ -41,7 +31,7 @@ TASKS = {
     "svamp_direct": ["predict_acc", "predict_maj"],
     "gsm8k_md_direct": ["predict_acc", "predict_maj"],
 }
-AGGREGATIONS = {"cot_acc": cot_acc, "pot_acc": pot_acc, "cot_maj": cot_maj, "pot_maj": pot_maj, "mixed_maj": mixed_maj}
+AGGREGATIONS = ["cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj"]
 
 
 def lm_eval_env(data: Path) -> dict:
@@ -154,7 +144,7 @@ def _score_with_the_task(docs, resps):
     for doc, paths in zip(docs, filtered):
         for metric, item in process_results(doc, [paths]).items():
             items[metric].append(item)
-    return {m: AGGREGATIONS[m](items[m]) for m in AGGREGATIONS}, filtered
+    return {m: accuracy(items[m]) for m in AGGREGATIONS}, filtered
 
 
 def test_filter_and_aggregation_on_hand_computed_cases(tmp_path):

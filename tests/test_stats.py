@@ -79,11 +79,11 @@ def test_lm_eval_asks_our_aggregations_for_their_stderr():
 
     items = _items(("a", 1.0, [1.0], [1.0]), ("b", 2.0, [5.0], [2.0]), ("c", 3.0, [5.0], [5.0]))
     for metric, right in (("cot_acc", 1), ("pot_acc", 2), ("mixed_maj", 1)):  # mixed, plain: b's tie goes to CoT
-        aggregation = getattr(adapter, metric)
-        assert aggregation(items) == pytest.approx(right / 3)
-        stderr_fn = evaluator_utils.stderr_for_metric(metric=aggregation, bootstrap_iters=100000)
-        assert stderr_fn(items) == pytest.approx(stderr(right, 3))
-        assert evaluator_utils.stderr_for_metric(metric=aggregation, bootstrap_iters=0) is None  # stderr off
+        these = [(*item, metric) for item in items]
+        assert adapter.accuracy(these) == pytest.approx(right / 3)
+        stderr_fn = evaluator_utils.stderr_for_metric(metric=adapter.accuracy, bootstrap_iters=100000)
+        assert stderr_fn(these) == pytest.approx(stderr(right, 3))
+    assert evaluator_utils.stderr_for_metric(metric=adapter.accuracy, bootstrap_iters=0) is None  # stderr off
     assert evaluator_utils.stderr_for_metric(metric=mean, bootstrap_iters=10) is mean_stderr  # lm-eval's own
     adapter.install_stderr()  # installing twice wraps once
     assert evaluator_utils.stderr_for_metric(metric=mean, bootstrap_iters=10) is mean_stderr
@@ -103,7 +103,7 @@ def test_the_vote_reaches_the_aggregation_through_the_documents(data, monkeypatc
     for vote, expected in (("plain", 1.0), ("pot_first", 0.0), ("hybrid", 0.0)):  # CoT says 5 (right), PoT 6
         items = [adapter.process_results({**cot, "vote": vote}, [[{"answer": 5.0}]])["mixed_maj"],
                  adapter.process_results({**pot, "vote": vote}, [[{"answer": 6.0}]])["mixed_maj"]]
-        assert adapter.mixed_maj(items) == expected, vote
+        assert adapter.accuracy(items) == expected, vote
 
 
 @pytest.mark.slow

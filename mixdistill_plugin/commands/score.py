@@ -11,7 +11,6 @@ import click
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, format_answer
 from mixdistill_plugin.voting import DEFAULT_VOTE
 
-OTHER_KINDS = ("predict", "socratic")  # scored when a file has them: Distilling step-by-step, Socratic CoT
 FIX = "Fix the line, or pass --skip-invalid to leave it out"
 
 
@@ -62,12 +61,13 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
            executor, vote=None) -> None:
     from mixdistill_plugin.cli import InputProblem
     from mixdistill_plugin.jsonl import InputError, json_line, write_jsonl_atomic
-    from mixdistill_plugin.records import Prediction, load_records
-    from mixdistill_plugin.scoring import METRICS, read_answers, score_answers, summarize
+    from mixdistill_plugin.prompts import scored_kinds
+    from mixdistill_plugin.records import load_records, prediction_model
+    from mixdistill_plugin.scoring import METRICS, MIXED, metrics_of, score_answers, summarize
 
     name = click.format_filename(predictions)
     try:
-        items, errors = load_records(predictions, Prediction, skip_invalid=skip_invalid, unique="id")
+        items, errors = load_records(predictions, prediction_model(), skip_invalid=skip_invalid, unique="id")
     except InputError as exc:
         raise InputProblem(f"{exc}. {FIX}") from None
     except OSError as exc:
@@ -80,22 +80,18 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
                    f"scoring the other {len(items)}", err=True)
     if not items:
         raise InputProblem(_nothing_to_score(predictions, name, skipped))
-    outcomes = iter(executor.run([p for item in items for p in item.pot]))
-    executed = [[_outcome(next(outcomes)) for _ in item.pot] for item in items]
-    others = [kind for kind in OTHER_KINDS if any(getattr(item, kind) for item in items)]
-
-    def answers(kind: str, texts: list[str]) -> list[float | None]:
-        return [answer for answer, _, _ in read_answers(kind, texts, executor)]
-
-    scores = [score_answers(item.answer, {"cot": answers("cot", item.cot), "pot": [o["answer"] for o in ran],
-                                          **{k: answers(k, getattr(item, k)) for k in others}}, tolerance, vote)
-              for item, ran in zip(items, executed)]
-    metrics = [*METRICS, *(f"{kind}_{how}" for kind in others for how in ("acc", "maj"))]
+    others = [k for k in scored_kinds() if k not in MIXED and any(item.texts(k) for item in items)]
+    kinds = [*MIXED, *others]
+    read = {kind: _read(kind, [item.texts(kind) for item in items], executor) for kind in kinds}
+    scores = [score_answers(item.answer, {kind: [r["answer"] for r in read[kind][i]] for kind in kinds}, tolerance, vote)
+              for i, item in enumerate(items)]
+    metrics = [*METRICS, *(metric for kind in others for metric in metrics_of([kind]))]
     summary = summarize(scores, metrics)
     unwritten = None
     if details:
         try:
-            write_jsonl_atomic(details, (_detail(item, s, ran, metrics) for item, s, ran in zip(items, scores, executed)))
+            write_jsonl_atomic(details, (_detail(item, s, {k: read[k][i] for k in kinds}, metrics)
+                                         for i, (item, s) in enumerate(zip(items, scores))))
         except OSError as exc:  # the scores are still printed below
             unwritten = f"{click.format_filename(details)}: cannot write the details ({exc.strerror or exc})"
     if as_json:
@@ -138,14 +134,26 @@ def _outcome(outcome) -> dict:
             "detail": text(getattr(outcome, "detail", "")), "output": text(getattr(outcome, "output", ""))}
 
 
-def _detail(item, score, executed, metrics) -> dict:
-    votes = {kind: score.vote(kind) for kind in ("cot", "pot", "mixed")}
+def _read(kind: str, texts: list[list[str]], executor) -> list[list[dict]]:
+    """Each item's paths of ``kind`` read (programs run, all items in one batch): ``{"answer", ...}`` each;
+    a program's ``status``, ``detail`` and ``output``, a text's ``shown`` answer."""
+    from mixdistill_plugin.prompts import get_kind
+    from mixdistill_plugin.scoring import read_answers
+
+    flat = [text for paths in texts for text in paths]
+    if get_kind(kind).reader == "execute":
+        found = iter([_outcome(o) for o in executor.run(flat)])
+    else:
+        found = iter([{"answer": a, "shown": format_answer(a)} for a, _, _ in read_answers(kind, flat, executor)])
+    return [[next(found) for _ in paths] for paths in texts]
+
+
+def _detail(item, score, read: dict[str, list[dict]], metrics) -> dict:
+    votes = {kind: score.vote(kind) for kind in [*read, "mixed"]}
     return {
         "id": item.id,
         "gold": item.answer,
-        **{kind: [{"answer": a, "shown": format_answer(a)} for a in score.paths(kind)]  # cot, predict, socratic
-           for kind in score.answers if kind != "pot"},
-        "pot": executed,
+        **read,
         "votes": {kind: {"answer": v.answer, "votes": v.votes, "valid": v.valid, "agreement": v.agreement}
                   for kind, v in votes.items()},
         "correct": {metric: score.correct(metric) for metric in metrics},
