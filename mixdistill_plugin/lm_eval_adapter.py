@@ -32,7 +32,7 @@ from lm_eval.api.filter import Filter
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.prompts import prompt_text
-from mixdistill_plugin.scoring import ItemScore, paths_by_question, read_answers, score_answers
+from mixdistill_plugin.scoring import MIXED, ItemScore, metrics_of, paths_by_question, read_answers, score_answers
 from mixdistill_plugin.stats import stderr
 from mixdistill_plugin.voting import parse_vote
 from mixdistill_plugin.startup import tasks_dir
@@ -50,15 +50,17 @@ FILE_HINT = ("the file_md_* tasks evaluate a question/answer file of your own: p
              "--metadata '{\"file\": \"PATH\"}' to lm_eval, or run mixdistill eval --dataset PATH")
 
 
-def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[str] = ("cot", "pot"),
-              metrics: Sequence[str] = (), data_dir: str | None = None, file: str | None = None,
+def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[str] = MIXED, votes: bool = True,
+              data_dir: str | None = None, file: str | None = None,
               question_field: str = "question", answer_field: str = "answer", id_field: str | None = None,
               skip_bad_rows: bool = False, vote: str | None = None, **_: object):
     """The task's documents: one per (question, kind), as a ``DatasetDict`` with a ``test`` split.
 
-    lm-eval passes the task's ``dataset_kwargs`` and its metadata (``--metadata``, and the model
-    arguments). ``dataset`` names a benchmark (the ``svamp_*`` and ``gsm8k_md_*`` tasks set it;
-    ``data_dir`` or ``$MIXDISTILL_DATA_DIR`` may hold copies of its files). The ``file_md_*`` tasks
+    lm-eval passes the task's ``dataset_kwargs`` and its metadata (the YAML's, ``--metadata``, and the
+    model arguments). ``kinds`` are the task's kinds; each document carries the task's metrics
+    (:func:`scoring.metrics_of` ``kinds``, with the majority votes where ``votes``). ``dataset`` names a
+    benchmark (the ``svamp_*`` and ``gsm8k_md_*`` tasks set it; ``data_dir`` or ``$MIXDISTILL_DATA_DIR``
+    may hold copies of its files). The ``file_md_*`` tasks
     set none and read ``file``: a ``.jsonl``/``.json``/``.csv``/``.parquet`` of question/answer rows,
     with the field options of ``mixdistill generate``; a bad row stops the run unless
     ``skip_bad_rows``.
@@ -76,9 +78,9 @@ def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[s
                                         answer_field=answer_field, id_field=id_field, skip_bad_rows=skip_bad_rows)
     for error in skipped:
         logging.getLogger(__name__).warning("skipped %s", error)
+    metrics = metrics_of(kinds, votes)
     docs = [
-        {"id": q.id, "question": q.question, "answer": q.answer, "kind": kind, "metrics": list(metrics),
-         "vote": method}
+        {"id": q.id, "question": q.question, "answer": q.answer, "kind": kind, "metrics": metrics, "vote": method}
         for q in questions for kind in kinds
     ]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})

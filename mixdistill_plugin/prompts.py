@@ -4,7 +4,8 @@ A :class:`PromptKind` is one way of reasoning (``cot``, ``pot``, ...): an instru
 as the task prefix of multi-task training, a label that introduces the model's part, few-shot
 exemplars, how the model's text is read back (``reader``: extract from text or execute), and a
 stable ``code`` that names the kind in tokenized training data (for per-kind loss weights).
-A kind with a ``title`` is one a student answers questions with: ``mixdistill score``, the lm-eval
+``answer_tokens`` caps what a student writes in the kind at evaluation. A kind with a ``title`` is
+one a student answers questions with: ``mixdistill score``, the lm-eval
 metrics and ``mixdistill report`` score it as ``<kind>_acc`` and ``<kind>_maj`` (see
 :func:`scored_kinds`) under that title.
 
@@ -59,6 +60,7 @@ class PromptKind:
     source: str = ""
     target: Target = "rationale"
     title: str = ""
+    answer_tokens: int = 256
 
     @property
     def record_kind(self) -> str:
@@ -222,6 +224,7 @@ PREDICT = register(
         source="cot",
         target="answer",
         title="Direct",
+        answer_tokens=16,
     )
 )
 

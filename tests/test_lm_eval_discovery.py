@@ -37,7 +37,7 @@ def test_task_manager_indexes_our_tasks_after_its_own_and_include_path_still_ove
 
     mine = tmp_path / "my_tasks"
     mine.mkdir()
-    for name in ("_default_template_yaml", "utils.py"):
+    for name in ("_default_template_yaml", "_cot_yaml", "utils.py"):
         shutil.copy(Path(tasks_dir()) / name, mine / name)
     (mine / "svamp_cot.yaml").write_text((Path(tasks_dir()) / "svamp_cot.yaml").read_text() + "repeats: 3\n")
 

@@ -17,6 +17,7 @@ from mixdistill_plugin.cli import main
 from mixdistill_plugin.lm_eval_adapter import ReadAnswers, accuracy, doc_to_text, load_docs, process_results
 from mixdistill_plugin.answers import answers_equal, extract_answer
 from mixdistill_plugin.prompts import get_kind, prompt_text
+from mixdistill_plugin.scoring import metrics_of
 from mixdistill_plugin.voting import majority_vote
 
 TASKS = {
@@ -185,22 +186,31 @@ def test_all_invalid_scores_zero():
 
 
 def test_docs_prompts_and_yaml_agree_with_the_registry(data, monkeypatch):
+    from lm_eval.utils import load_yaml_config
+
     monkeypatch.setenv("MIXDISTILL_DATA_DIR", str(data))
-    docs = load_docs("svamp", "test", kinds=["cot", "pot"], metrics=["mixed_maj"])["test"]
+    docs = load_docs("svamp", "test", kinds=["cot", "pot"])["test"]
     assert len(docs) == 400 and docs[0]["kind"] == "cot" and docs[1]["kind"] == "pot"
-    assert docs[0]["id"] == docs[1]["id"]
+    assert docs[0]["id"] == docs[1]["id"] and docs[0]["metrics"] == TASKS["svamp_mixed"]
     assert doc_to_text(docs[1]) == prompt_text("pot", docs[1]["question"])
     assert len(load_docs("gsm8k", "test", kinds=["cot"])["test"]) == 1319
-    for path in (REPO / "lm_eval_tasks").glob("*.yaml"):
-        text = path.read_text()
-        if "task:" not in text or "group:" in text:
-            continue
-        config = yaml.safe_load(text.replace("!function", ""))
-        assert config["task"] == path.stem
-        assert config["dataset_kwargs"]["metrics"] == [m["metric"] for m in config["metric_list"]]
-        assert config.get("unsafe_code", False) == ("pot" in config["dataset_kwargs"]["kinds"])
-    template = yaml.safe_load((REPO / "lm_eval_tasks" / "_default_template_yaml").read_text().replace("!function", ""))
-    assert tuple(template["generation_kwargs"]["until"]) == get_kind("cot").stop == get_kind("pot").stop
+    for name, metrics in TASKS.items():
+        config = load_yaml_config(str(REPO / "lm_eval_tasks" / f"{name}.yaml"))  # includes resolved, as lm-eval does
+        kinds = config["metadata"]["kinds"]
+        assert config["task"] == name
+        assert [m["metric"] for m in config["metric_list"]] == metrics == metrics_of(kinds, config["metadata"].get("votes", True))
+        assert config.get("unsafe_code", False) == ("pot" in kinds)
+        assert all(tuple(config["generation_kwargs"]["until"]) == get_kind(kind).stop for kind in kinds)
+
+
+def test_committed_task_files_are_the_generators_output():
+    from mixdistill_plugin.harness.make_tasks import render
+
+    files = render()
+    folder = REPO / "lm_eval_tasks"
+    assert {p.name for p in folder.iterdir() if p.suffix == ".yaml" or p.name.endswith("_yaml")} == set(files)
+    assert {name: (folder / name).read_text() for name in files} == files
+    assert {f"{name}.yaml" for name in TASKS} <= set(files) and "file_md_mixed.yaml" in files
 
 
 def test_task_names_do_not_collide_with_lm_eval_builtins():

@@ -93,9 +93,9 @@ def test_the_vote_reaches_the_aggregation_through_the_documents(data, monkeypatc
     from mixdistill_plugin import lm_eval_adapter as adapter
 
     monkeypatch.setenv("MIXDISTILL_DATA_DIR", str(data))
-    docs = adapter.load_docs("svamp", "test", kinds=["cot", "pot"], metrics=["mixed_maj"], vote="hybrid")["test"]
+    docs = adapter.load_docs("svamp", "test", kinds=["cot", "pot"], vote="hybrid")["test"]
     assert set(docs["vote"]) == {"hybrid"}
-    assert set(adapter.load_docs("svamp", "test", kinds=["cot"], metrics=["cot_acc"])["test"]["vote"]) == {DEFAULT_VOTE}
+    assert set(adapter.load_docs("svamp", "test", kinds=["cot"])["test"]["vote"]) == {DEFAULT_VOTE}
     with pytest.raises(ValueError, match="unknown mixed vote 'majority'"):
         adapter.load_docs("svamp", "test", vote="majority")
     cot = {"id": "t", "kind": "cot", "answer": 5, "metrics": ["mixed_maj"]}

@@ -1,0 +1,1 @@
+"""Everything of mixdistill that imports lm-evaluation-harness, and its task folder."""
