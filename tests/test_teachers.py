@@ -30,7 +30,7 @@ def test_gold_svamp_full(data, tmp_path):
         assert kinds["cot"]["correct"] == size
         raw = rows(out / "raw.jsonl")
         wrong = [r["id"] for r in raw if r["kind"] == "pot" and not r["correct"]]
-        assert wrong == (["chal-680"] if split == "train" else [])  # SVAMP's own wrong Answer, see README
+        assert wrong == (["chal-680"] if split == "train" else [])  # SVAMP's own wrong Answer, see docs/data.md
         assert all(r["teacher"] == "gold" for r in raw)
 
 
@@ -48,7 +48,7 @@ def test_gold_gsm8k_full_yields(data, tmp_path, split, pot_floor):
     generate(["--teacher", "gold", "--dataset", "gsm8k", "--split", split, "--data-dir", str(data), "--out", str(tmp_path)])
     kinds = stats_of(tmp_path)["kinds"]
     assert kinds["cot"]["yield"] >= 0.999
-    assert kinds["pot"]["yield"] >= pot_floor  # measured 0.9667 / 0.9621; misses explained in the README
+    assert kinds["pot"]["yield"] >= pot_floor  # measured 0.9667 / 0.9621; misses explained in docs/teacher-data.md
     records = rows(tmp_path / "train.jsonl")
     assert all("<<" not in r["rationale"] for r in records if r["kind"] == "cot")
     assert any("step_2 = step_1" in r["rationale"] for r in records if r["kind"] == "pot")
