@@ -92,8 +92,28 @@ def user_env() -> dict:
 
 @NO_CUDA
 @pytest.mark.parametrize("name", GPU_CONFIGS)
-def test_axolotl_train_as_written_stops_with_the_message(name, tmp_path):
-    """`axolotl train axolotl_configs/<name>` here: no GPU, no hub (or no access to the gated model)."""
+def test_gpu_configs_as_written_get_every_problem_with_what_to_do(name, tmp_path, monkeypatch, capsys):
+    """The check `axolotl train` runs before launching, in-process: no GPU, the model neither cached nor
+    reachable (the hub offline)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))  # nothing cached
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.chdir(REPO)
+    with pytest.raises(SystemExit) as exit_:
+        preflight.check_before_launch(f"axolotl_configs/{name}", {})
+    assert exit_.value.code == 1
+    report = capsys.readouterr().err
+    assert report.startswith(f"mixdistill: axolotl_configs/{name} asks for")
+    assert "missing: a CUDA GPU: torch" in report and "to do: train on a machine with an NVIDIA GPU" in report
+    assert f"missing: base_model {GPU_CONFIGS[name]}: " in report
+
+
+@NO_CUDA
+@pytest.mark.slow
+def test_axolotl_train_as_written_stops_with_the_message(tmp_path):
+    """`axolotl train axolotl_configs/llama2_mixed.yml` here: no GPU, no hub (or no access to the gated model)."""
+    name = "llama2_mixed.yml"
     start = time.monotonic()
     proc = subprocess.run(["axolotl", "train", f"axolotl_configs/{name}"], cwd=REPO, capture_output=True, text=True,
                           env=user_env(), timeout=600)
@@ -108,6 +128,7 @@ def test_axolotl_train_as_written_stops_with_the_message(name, tmp_path):
 
 
 @NO_CUDA
+@pytest.mark.slow
 def test_the_training_process_itself_stops_the_same_way(smollm2, tmp_path):
     """What `accelerate launch -m axolotl.cli.train` runs: the plugin's hooks check on their own."""
     proc = subprocess.run([sys.executable, "-m", "axolotl.cli.train", "axolotl_configs/llama2_mixed.yml"], cwd=REPO,
