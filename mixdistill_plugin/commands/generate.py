@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE
-from mixdistill_plugin.commands.options import field_options
+from mixdistill_plugin.commands.options import field_options, server_options
 
 _TEACHER_HELP = (
     "openai: an OpenAI-compatible server (--base-url, --model, $OPENAI_API_KEY); hf: a local transformers "
@@ -39,16 +39,7 @@ def _filter_options(f):
 @click.option("--teacher", type=click.Choice(["openai", "hf", "vllm", "gold"]), default="openai",
               show_default=True, help=_TEACHER_HELP)
 @click.option("--model", help="Model name (openai) or path (hf, vllm).")
-@click.option("--base-url", envvar="OPENAI_BASE_URL", help="OpenAI-compatible server, e.g. http://localhost:8000/v1.")
-@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(min=1), help="openai: requests in flight.")
-@click.option("--retries", default=6, show_default=True, type=click.IntRange(min=0),
-              help="openai: retries of a request within the run (429, 5xx, timeouts, dropped connections, "
-                   "malformed or empty replies), waiting at most 0.5s doubling to 10s, or as Retry-After says.")
-@click.option("--request-timeout", default=120.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="openai: seconds per request.")
-@click.option("--give-up-after", default=120.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="openai: end the run when the server has answered nothing for this many seconds "
-                   "(connections refused, dropped or timing out); a restarting server is waited for until then.")
+@server_options
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="hf: prompts per batch.")
 @click.option("--cot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="CoT rationales per question.")
 @click.option("--pot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="PoT programs per question.")

@@ -23,3 +23,27 @@ def field_options(command: Callable) -> Callable:
     for option in reversed(FIELD_OPTIONS):
         command = option(command)
     return command
+
+
+SERVER_OPTIONS = (
+    click.option("--base-url", envvar="OPENAI_BASE_URL",
+                 help="OpenAI-compatible server, e.g. http://localhost:8000/v1."),
+    click.option("--concurrency", default=32, show_default=True, type=click.IntRange(min=1),
+                 help="openai: requests in flight."),
+    click.option("--retries", default=6, show_default=True, type=click.IntRange(min=0),
+                 help="openai: retries of a request within the run (429, 5xx, timeouts, dropped connections, "
+                      "malformed or empty replies), waiting at most 0.5s doubling to 10s, or as Retry-After says."),
+    click.option("--request-timeout", default=120.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                 help="openai: seconds per request."),
+    click.option("--give-up-after", default=120.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                 help="openai: end the run when the server has answered nothing for this many seconds "
+                      "(connections refused, dropped or timing out); a restarting server is waited for until then."),
+)
+
+
+def server_options(command: Callable) -> Callable:
+    """``--base-url``, ``--concurrency``, ``--retries``, ``--request-timeout``, ``--give-up-after``:
+    how to use an OpenAI-compatible server (``generate``'s teacher, ``grade``'s judge)."""
+    for option in reversed(SERVER_OPTIONS):
+        command = option(command)
+    return command

@@ -46,6 +46,10 @@ class HFTeacher:
             return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return prompt_text(request.kind, question, shots=shots)
 
+    def stops(self, request: Request) -> Sequence[str]:
+        """Where a completion of ``request`` ends."""
+        return get_kind(request.kind).stop
+
     async def replies(self, requests: Sequence[Request], sampling: Sampling) -> AsyncIterator[Reply]:
         torch, tokenizer, model = await asyncio.to_thread(self._load)
         if sampling.seed is not None:
@@ -81,7 +85,7 @@ class HFTeacher:
         replies = []
         for i, request in enumerate(batch):
             mine = texts[i * n : (i + 1) * n]
-            stops = get_kind(request.kind).stop
+            stops = self.stops(request)
             replies.append(Reply(
                 request,
                 texts=[truncate_at_stop(t, stops) for t in mine],

@@ -1,6 +1,10 @@
 """Teacher: any server that speaks the OpenAI chat-completions API (OpenAI, vLLM, SGLang, TGI,
 llama.cpp server, Ollama), through the official ``openai`` async client over aiohttp.
 
+:class:`OpenAIChat` is the request loop (concurrency, samples per request, retries, waiting for the
+server); what it asks is its subclass's: :class:`OpenAITeacher` the registry's prompts, the judge of
+:mod:`mixdistill_plugin.grading` its rubric.
+
 **Samples per request.** One request per (question, kind) asks ``n`` = the samples it lacks. A
 server that answers ``n > 1`` with one choice (llama.cpp, Ollama and several gateways ignore
 ``n``) is asked one sample per request from then on, and the samples it left out are asked at
@@ -30,7 +34,7 @@ import os
 import sys
 import time
 from dataclasses import replace
-from typing import AsyncIterator, Callable, Sequence
+from typing import AsyncIterator, Callable, Protocol, Sequence
 
 from mixdistill_plugin.prompts import chat_messages, get_kind
 from mixdistill_plugin.teachers import Reply, Request, Sampling, TeacherUnavailable, truncate_at_stop
@@ -51,7 +55,18 @@ class Fault(Exception):
         self.retry_after = retry_after
 
 
-class OpenAITeacher:
+class Asked(Protocol):
+    """What the loop needs of a request: the samples it asks for (a frozen dataclass)."""
+
+    samples: tuple[int, ...]
+
+
+class OpenAIChat:
+    """The request loop of an OpenAI-compatible client; a subclass says what each request asks
+    (:meth:`body`) and where a completion ends (:meth:`stops`). ``role`` names the server in messages."""
+
+    role = "teacher"
+
     def __init__(self, model: str, base_url: str | None, *, concurrency: int = 32, retries: int = 6,
                  timeout: float = 120.0, give_up_after: float = 120.0,
                  notice: Callable[[str], None] | None = None) -> None:
@@ -69,7 +84,19 @@ class OpenAITeacher:
         self._last_contact = time.monotonic()
         self._warned_unreachable = False
 
-    async def replies(self, requests: Sequence[Request], sampling: Sampling) -> AsyncIterator[Reply]:
+    def body(self, request: Asked, sampling: Sampling) -> dict:
+        """The JSON body asking for ``request`` (``n`` and ``seed`` are added by the loop)."""
+        raise NotImplementedError
+
+    def stops(self, request: Asked) -> Sequence[str]:
+        """Where a completion of ``request`` ends (for servers that ignore ``stop``)."""
+        return ()
+
+    def refused(self, status: int, message: str) -> bool:
+        """Whether an error reply refuses the request itself whatever its status: not asked again."""
+        return False
+
+    async def replies(self, requests: Sequence[Asked], sampling: Sampling) -> AsyncIterator[Reply]:
         """Every request's samples, as replies arrive; follow-ups for samples a server left out."""
         if not requests:
             return
@@ -120,12 +147,12 @@ class OpenAITeacher:
             await asyncio.gather(*tasks, return_exceptions=True)
             await client.close()
 
-    def _split(self, request: Request, sampling: Sampling) -> list[Request]:
+    def _split(self, request: Asked, sampling: Sampling) -> list[Asked]:
         if len(request.samples) > 1 and (sampling.seed is not None or self.one_per_request):
             return [replace(request, samples=(s,)) for s in request.samples]
         return [request]
 
-    async def _serve(self, client, request: Request, sampling: Sampling, work: asyncio.Queue,
+    async def _serve(self, client, request: Asked, sampling: Sampling, work: asyncio.Queue,
                      results: asyncio.Queue) -> None:
         """Ask for ``request``'s samples; put the reply, and queue any samples the server left out."""
         if len(request.samples) > 1 and self.one_per_request:  # learnt while this one waited
@@ -139,21 +166,15 @@ class OpenAITeacher:
             return
         if choices == 1 and not self.one_per_request:
             self.one_per_request = True
-            self.notice(f"the teacher server answered n={len(request.samples)} with one choice (it ignores `n`): "
+            self.notice(f"the {self.role} server answered n={len(request.samples)} with one choice (it ignores `n`): "
                         "asking one sample per request from now on")
         results.put_nowait(replace(reply, request=replace(request, samples=request.samples[:got])))
         for part in self._split(replace(request, samples=request.samples[got:]), sampling):
             work.put_nowait(part)
 
-    async def _ask(self, client, request: Request, sampling: Sampling) -> tuple[Reply, int]:
+    async def _ask(self, client, request: Asked, sampling: Sampling) -> tuple[Reply, int]:
         """The reply to ``request`` after the retries, and how many choices the server sent."""
-        body = {
-            "model": self.model,
-            "messages": chat_messages(request.kind, request.question.question, shots=sampling.shots),
-            "temperature": sampling.temperature,
-            "max_tokens": sampling.max_tokens,
-            "stop": list(get_kind(request.kind).stop),
-        }
+        body = self.body(request, sampling)
         if len(request.samples) > 1:
             body["n"] = len(request.samples)
         if sampling.seed is not None:
@@ -170,7 +191,7 @@ class OpenAITeacher:
         reply.latency = time.monotonic() - start
         return reply, choices
 
-    async def _retry(self, first: Fault, client, request: Request, body: dict) -> tuple[Reply, int]:
+    async def _retry(self, first: Fault, client, request: Asked, body: dict) -> tuple[Reply, int]:
         """The attempts after a failed first one: tenacity's first attempt raises ``first`` again, so
         that the wait, the count of retries and the stop treat it as any other failed attempt."""
         from tenacity import AsyncRetrying, retry_if_exception_type, wait_random_exponential
@@ -200,11 +221,11 @@ class OpenAITeacher:
                                  before_sleep=count_retry, reraise=True)
         return await retrying(attempt)
 
-    async def _attempt(self, client, request: Request, body: dict) -> tuple[Reply, int]:
+    async def _attempt(self, client, request: Asked, body: dict) -> tuple[Reply, int]:
         """One POST: the reply and the number of choices; a :class:`Fault` for anything worth another try."""
         import openai
 
-        stops = get_kind(request.kind).stop
+        stops = self.stops(request)
         if self.first_sent is None:
             self.first_sent = time.monotonic()
         self.counts["requests"] += 1
@@ -218,17 +239,17 @@ class OpenAITeacher:
             status, message = exc.status_code, _server_message(exc)
             if status in (401, 403):
                 raise TeacherUnavailable(
-                    f"the teacher server at {client.base_url} refused the request ({status}: {message}). "
+                    f"the {self.role} server at {client.base_url} refused the request ({status}: {message}). "
                     "Check OPENAI_API_KEY (and that the key may use --model)."
                 ) from None
             if status == 404:
                 raise TeacherUnavailable(
-                    f"the teacher server answered 404 to POST {client.base_url}chat/completions ({message}). "
+                    f"the {self.role} server answered 404 to POST {client.base_url}chat/completions ({message}). "
                     "Check --base-url (most servers want the path ending in /v1, e.g. http://localhost:8000/v1) "
                     "and --model (the name the server knows the model by)."
                 ) from None
             text = f"HTTP {status}: {message}"
-            if status in RETRY_STATUS or status >= 500:
+            if (status in RETRY_STATUS or status >= 500) and not self.refused(status, message):
                 raise Fault(text, retry_after=_retry_after(exc.response.headers)) from None
             return Reply(request, error=text), 0  # the server refuses this request: asking again won't help
         except (openai.APIConnectionError, OSError, asyncio.TimeoutError) as exc:
@@ -268,15 +289,31 @@ class OpenAITeacher:
         what, refused = describe_connection_error(exc, self.timeout)
         if time.monotonic() - self._last_contact >= self.give_up_after:
             raise TeacherUnavailable(
-                f"the teacher server at {self.base_url or 'api.openai.com'} has answered nothing for "
+                f"the {self.role} server at {self.base_url or 'api.openai.com'} has answered nothing for "
                 f"{self.give_up_after:g}s (--give-up-after; last: {what}). Check --base-url and that the "
                 "server is up."
             )
         if refused and not self._warned_unreachable:
             self._warned_unreachable = True
-            self.notice(f"cannot reach the teacher server at {self.base_url} ({what}); waiting for it, "
+            self.notice(f"cannot reach the {self.role} server at {self.base_url} ({what}); waiting for it, "
                         f"for up to {self.give_up_after:g}s without an answer (--give-up-after)")
         raise Fault(what, counts=not refused)
+
+
+class OpenAITeacher(OpenAIChat):
+    """The teacher: the registry's chat prompt of each request's kind, with its few-shot exemplars."""
+
+    def body(self, request: Request, sampling: Sampling) -> dict:
+        return {
+            "model": self.model,
+            "messages": chat_messages(request.kind, request.question.question, shots=sampling.shots),
+            "temperature": sampling.temperature,
+            "max_tokens": sampling.max_tokens,
+            "stop": list(get_kind(request.kind).stop),
+        }
+
+    def stops(self, request: Request) -> Sequence[str]:
+        return get_kind(request.kind).stop
 
 
 def describe_connection_error(exc: BaseException, timeout: float) -> tuple[str, bool]:
