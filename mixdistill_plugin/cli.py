@@ -11,6 +11,7 @@ from mixdistill_plugin.commands.axolotl_config import axolotl_config
 from mixdistill_plugin.commands.doctor import doctor
 from mixdistill_plugin.commands.eval import eval_command
 from mixdistill_plugin.commands.generate import filter_command, generate
+from mixdistill_plugin.commands.grade import grade
 from mixdistill_plugin.commands.recipes import recipes
 from mixdistill_plugin.commands.report import report
 from mixdistill_plugin.commands.score import score
@@ -44,6 +45,8 @@ def main(allow_weak_sandbox: bool) -> None:
     \b
     Typical flow:
       mixdistill generate ...      teacher CoT + PoT rationales, verified against gold
+      mixdistill grade FOLDER ...  a judge model grades rationales (teacher or student), 1 to 5
+      mixdistill filter OUT ...    keep right rationales (--min-grade: and graded well)
       axolotl train CONFIG.yml     train the student (type: mixdistill_plugin.formatter)
       mixdistill eval ...          lm-eval with the CoT / PoT / mixed multi-path tasks
       mixdistill report RUN        teacher yield and student accuracy, table and plot
@@ -60,6 +63,7 @@ def main(allow_weak_sandbox: bool) -> None:
 
 main.add_command(generate)
 main.add_command(filter_command)
+main.add_command(grade)
 main.add_command(axolotl_config)
 main.add_command(eval_command)
 main.add_command(report)

@@ -174,15 +174,17 @@ def normalise(text: str) -> str:
 
 
 def build_train(questions: Sequence[Question], completions: Sequence[Completion],
-                max_per_question: int | None = None) -> list[TrainRecord]:
-    """Correct completions, deduplicated per (question, kind), at most ``max_per_question`` each."""
+                max_per_question: int | None = None,
+                keep: Callable[[Completion], bool] | None = None) -> list[TrainRecord]:
+    """Correct completions (that ``keep`` also keeps, when given), deduplicated per (question, kind),
+    at most ``max_per_question`` each."""
     by_id = {q.id: q for q in questions}
     order = {q.id: i for i, q in enumerate(questions)}
     kept: dict[tuple[str, str], list[Completion]] = defaultdict(list)
     seen: set[tuple[str, str, str]] = set()
     for c in sorted(completions, key=lambda c: (order.get(c.id, len(order)), c.kind, c.sample)):
         key = (c.id, c.kind, normalise(c.text))
-        if not c.correct or c.id not in by_id or key in seen:
+        if not c.correct or c.id not in by_id or key in seen or (keep is not None and not keep(c)):
             continue
         if max_per_question is not None and len(kept[(c.id, c.kind)]) >= max_per_question:
             continue
@@ -236,16 +238,20 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
 
 def finish(files: RunFiles, samples: dict[str, int], max_per_question: int | None,
            completions: Sequence[Completion] | None = None, run: dict | None = None,
-           questions: Sequence[Question] | None = None) -> dict:
+           questions: Sequence[Question] | None = None, keep: Callable[[Completion], bool] | None = None,
+           filters: dict | None = None) -> dict:
     """Rebuild ``train.jsonl`` and ``stats.json`` from the folder (atomically), or from the
-    ``completions`` and ``questions`` it holds when given; the stats."""
+    ``completions`` and ``questions`` it holds when given; the stats. ``keep``: a further filter
+    of the correct completions; ``filters``: what each filter kept, recorded in the stats."""
     if questions is None:
         questions = read_questions(files.questions)
     if completions is None:
         completions = read_raw(files.raw)[0]
-    train = build_train(questions, completions, max_per_question)
+    train = build_train(questions, completions, max_per_question, keep)
     write_jsonl_atomic(files.train, (t.model_dump() for t in train))
     stats = compute_stats(questions, completions, train, samples, run)
+    if filters is not None:
+        stats["filters"] = filters
     write_atomic(files.stats, json.dumps(stats, indent=2) + "\n")
     return stats
 
@@ -300,6 +306,12 @@ async def ask(teacher: Teacher, requests: Sequence[Request], sampling: Sampling,
 
 def refilter(files: RunFiles, executor: Executor, tolerance: float, max_per_question: int | None) -> dict:
     """Verify every recorded completion again (tolerance, executor) and rebuild the outputs."""
+    config, rechecked = recheck(files, executor, tolerance)
+    return finish(files, config.samples, max_per_question, rechecked)
+
+
+def recheck(files: RunFiles, executor: Executor, tolerance: float) -> tuple[RunConfig, list[Completion]]:
+    """The folder's config and its completions verified again (answers re-read, programs re-run)."""
     if not files.raw.exists() or not files.questions.exists():
         raise InputError(files.out, None, None, "no raw.jsonl/questions.jsonl here; run `mixdistill generate --out` first")
     config = RunConfig.model_validate_json(files.config.read_text())
@@ -311,4 +323,4 @@ def refilter(files: RunFiles, executor: Executor, tolerance: float, max_per_ques
         for c, (answer, outcome, detail) in zip(mine, read_answers(kind, [c.text for c in mine], executor)):
             correct = answers_equal(answer, gold[c.id], tolerance)
             rechecked.append(c.model_copy(update=dict(answer=answer, outcome=outcome, detail=detail, correct=correct)))
-    return finish(files, config.samples, max_per_question, rechecked)
+    return config, rechecked

@@ -13,6 +13,11 @@ Faults (:data:`FAULTS`) are injected per (question, kind) for the first ``times`
 random on any attempt (``fault_rate``, one of ``random_faults``); ``down()`` and ``up()`` take
 the server off its port (connections refused, open ones cut) and put it back. Every attempt is
 logged in ``log``.
+
+A scripted judge: ``reply_to(body)`` writes every choice's content from the request body (for
+requests that are not the registry's student prompts); with ``response_formats`` set, a request
+whose ``response_format`` type is not listed gets HTTP 400, as a server without structured
+output answers.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _QUESTION = re.compile(r"Question: (.*)\n(Answer|Program):\s*$", re.DOTALL)
@@ -76,6 +82,8 @@ class Script:
     content_parts: bool = False  # message content as a list of text parts, as newer APIs may send
     api_key: str | None = None  # when set, requests with another key get 401
     model: str | None = None  # when set, requests for another model get 404
+    reply_to: Callable[[dict], str] | None = None  # a scripted judge: the content of each choice
+    response_formats: tuple[str, ...] | None = None  # when set, other response_format types get 400
 
 
 @dataclass
@@ -203,6 +211,12 @@ class _Handler(BaseHTTPRequestHandler):
         if script.model and body.get("model") != script.model:
             return self._send(404, {"error": {"message": f"The model `{body.get('model')}` does not exist",
                                               "code": "model_not_found"}})
+        form = (body.get("response_format") or {}).get("type", "none")
+        if script.response_formats is not None and form not in script.response_formats:
+            with state._lock:
+                state.requests.append(body)
+            return self._send(400, {"error": {"message": f"response_format {form} is not supported",
+                                              "type": "invalid_request_error"}})
         match = _QUESTION.search(body["messages"][-1]["content"])
         key = (match.group(1), KIND_OF_LABEL[match.group(2)]) if match else ("", "")
         n = body.get("n") or 1
@@ -217,6 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault:
             return self._fault(fault, n)
         texts = script.completions.get(key, [script.default])
+        if script.reply_to is not None and not match:
+            texts = [script.reply_to(body)]
         count = n if script.honour_n else 1
         with state._lock:
             if seed is None:

@@ -266,11 +266,18 @@ def _summary(stats: dict, files) -> None:
 @click.command(name="filter")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @_filter_options
-def filter_command(out: Path, max_per_question, tolerance, timeout) -> None:
+@click.option("--min-grade", type=click.IntRange(1, 5),
+              help="Keep only the right rationales that the judge graded at least this (1 to 5; see "
+                   "`mixdistill grade`); ungraded and unreadable ones are dropped.")
+@click.option("--grades", type=click.Path(dir_okay=False, path_type=Path),
+              help="The grades of OUT's completions, for --min-grade [default: OUT/grades.jsonl].")
+def filter_command(out: Path, max_per_question, tolerance, timeout, min_grade, grades) -> None:
     """Rebuild OUT/train.jsonl from OUT/raw.jsonl without asking the teacher again.
 
     Every recorded completion is checked again (answers re-read, programs re-run), so a new
-    --tolerance, --timeout or --max-per-question takes effect.
+    --tolerance, --timeout or --max-per-question takes effect. With --min-grade, a right
+    rationale is kept only if the judge graded it that well: right for the right reasons.
+    `mixdistill generate` rebuilds train.jsonl from correctness alone: filter again after it.
     """
     from mixdistill_plugin.cli import InputProblem
     from mixdistill_plugin.executor import Executor
@@ -280,7 +287,18 @@ def filter_command(out: Path, max_per_question, tolerance, timeout) -> None:
     files = RunFiles(out)
     try:
         with Executor(timeout=timeout) as executor:
-            stats = refilter(files, executor, tolerance, max_per_question)
+            if min_grade is None:
+                stats = refilter(files, executor, tolerance, max_per_question)
+            else:
+                from mixdistill_plugin.grading import filter_teacher
+
+                stats = filter_teacher(files, executor, tolerance, max_per_question, min_grade,
+                                       grades or out / "grades.jsonl")
     except InputError as exc:
         raise InputProblem(str(exc)) from None
     _summary(stats, files)
+    if kept := stats.get("filters"):
+        for kind in stats["kinds"]:
+            click.echo(f"{kind}: {kept['right'][kind]} right, {kept['right_and_graded'][kind]} of them graded "
+                       f">= {kept['min_grade']}" + (f" ({kept['right_ungraded'][kind]} right but not graded: "
+                                                    f"run mixdistill grade {out})" if kept['right_ungraded'][kind] else ""))

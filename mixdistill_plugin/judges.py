@@ -1,0 +1,89 @@
+"""Judges for :mod:`mixdistill_plugin.grading`: the teacher backends, asked the rubric instead.
+
+| ``--judge`` | backend | needs |
+| --- | --- | --- |
+| ``openai`` | any OpenAI-compatible server, through the teacher's request loop | ``--base-url``, ``--model`` |
+| ``hf`` | a local transformers model (its chat template when it has one) | ``--model PATH`` |
+
+**Structured output.** The OpenAI judge sends :data:`grading.SCHEMA` as ``response_format``:
+first as OpenAI's ``json_schema`` (OpenAI, vLLM, SGLang, llama.cpp's own server), then, if the
+server refuses it (HTTP 400 or 422, or any error naming ``response_format``), as ``json_object`` with the schema (llama-cpp-python,
+several gateways), then not at all; the reply is read by :func:`grading.read_grade` whichever way
+it was asked. ``response_format`` names one form to use from the start.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from mixdistill_plugin.grading import SCHEMA, GradeRequest, judge_messages
+from mixdistill_plugin.teachers import Reply, Sampling, TeacherUnavailable
+from mixdistill_plugin.teachers.hf import HFTeacher
+from mixdistill_plugin.teachers.openai_chat import OpenAIChat
+
+JUDGES = ("openai", "hf")
+RESPONSE_FORMATS = ("json_schema", "json_object", "none")
+
+
+class OpenAIJudge(OpenAIChat):
+    role = "judge"
+
+    def __init__(self, model: str, base_url: str | None, *, response_format: str | None = None,
+                 **options: object) -> None:
+        super().__init__(model, base_url, **options)
+        self.formats = list(RESPONSE_FORMATS) if response_format is None else [response_format]
+
+    def body(self, request: GradeRequest, sampling: Sampling) -> dict:
+        body = {"model": self.model, "messages": judge_messages(request.rationale),
+                "temperature": sampling.temperature, "max_tokens": sampling.max_tokens}
+        form = self.formats[0]
+        if form == "json_schema":
+            body["response_format"] = {"type": "json_schema",
+                                       "json_schema": {"name": "grade", "schema": SCHEMA, "strict": True}}
+        elif form == "json_object":
+            body["response_format"] = {"type": "json_object", "schema": SCHEMA}
+        return body
+
+    def refused(self, status: int, message: str) -> bool:
+        """A server that cannot read ``response_format`` may say so with any status (llama-cpp-python: 500)."""
+        return "response_format" in message
+
+    async def _ask(self, client, request: GradeRequest, sampling: Sampling) -> tuple[Reply, int]:
+        """Ask; a refused ``response_format`` is asked again in the next form (see the module doc)."""
+        while True:
+            form = self.formats[0]
+            reply, choices = await super()._ask(client, request, sampling)
+            refused = reply.error is not None and (reply.error.startswith(("HTTP 400", "HTTP 422"))
+                                                   or "response_format" in reply.error)
+            if not refused or form == "none" or len(self.formats) == 1:
+                return reply, choices
+            if self.formats[0] == form:  # not yet stepped down by another request meanwhile
+                self.formats.pop(0)
+                self.notice(f"the judge server refused response_format {form} ({reply.error[:120]}); "
+                            f"asking with {self.formats[0]} from now on")
+
+
+class HFJudge(HFTeacher):
+    def render(self, tokenizer, request: GradeRequest, shots: int) -> str:
+        messages = judge_messages(request.rationale)
+        if tokenizer.chat_template:
+            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return "\n\n".join(m["content"] for m in messages) + "\n\n"
+
+    def stops(self, request: GradeRequest) -> Sequence[str]:
+        return ()
+
+
+def make_judge(kind: str, *, model: str | None, base_url: str | None = None, concurrency: int = 8,
+               retries: int = 6, request_timeout: float = 120.0, give_up_after: float = 120.0,
+               batch_size: int = 8, response_format: str | None = None,
+               notice: Callable[[str], None] | None = None) -> OpenAIJudge | HFJudge:
+    """The judge called ``kind``, configured from command-line options."""
+    if not model:
+        raise TeacherUnavailable(f"--judge {kind} needs --model")
+    if kind == "openai":
+        return OpenAIJudge(model, base_url, response_format=response_format, concurrency=concurrency,
+                           retries=retries, timeout=request_timeout, give_up_after=give_up_after, notice=notice)
+    if kind == "hf":
+        return HFJudge(model, batch_size=batch_size)
+    raise TeacherUnavailable(f"unknown judge {kind!r}; choose one of {', '.join(JUDGES)}")
