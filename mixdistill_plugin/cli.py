@@ -7,6 +7,7 @@ import os
 import click
 
 from mixdistill_plugin import __version__
+from mixdistill_plugin.commands import InputProblem  # noqa: F401 (mixdistill_plugin.cli.InputProblem, as before)
 from mixdistill_plugin.commands.axolotl_config import axolotl_config
 from mixdistill_plugin.commands.doctor import doctor
 from mixdistill_plugin.commands.eval import eval_command
@@ -18,12 +19,6 @@ from mixdistill_plugin.commands.score import score
 from mixdistill_plugin.commands.socratic import socratic
 from mixdistill_plugin.commands.solve import solve
 from mixdistill_plugin.containment import WEAK_ENV, SandboxUnavailable
-
-
-class InputProblem(click.ClickException):
-    """Bad user input: printed as ``Error: <file>:<line>: field ...``, exit code 2."""
-
-    exit_code = 2
 
 
 class _Commands(click.Group):
@@ -47,7 +42,7 @@ def main(allow_weak_sandbox: bool) -> None:
       mixdistill generate ...      teacher CoT + PoT rationales, verified against gold
       mixdistill grade FOLDER ...  a judge model grades rationales (teacher or student), 1 to 5
       mixdistill filter OUT ...    keep right rationales (--min-grade: and graded well)
-      axolotl train CONFIG.yml     train the student (type: mixdistill_plugin.formatter)
+      axolotl train CONFIG.yml     train the student (see axolotl_configs/)
       mixdistill eval ...          lm-eval with the CoT / PoT / mixed multi-path tasks
       mixdistill report RUN        teacher yield and student accuracy, table and plot
       mixdistill score FILE        score predictions produced anywhere

@@ -8,7 +8,7 @@ names and otherwise lets every import run as usual:
 
 - ``lm_eval.tasks``: once it has run, ``TaskManager.__init__`` is wrapped so that whenever lm-eval
   indexes its own tasks (``include_defaults``, the default) it also indexes
-  ``mixdistill_plugin/lm_eval_tasks``, right after its own and before any ``include_path`` (which
+  ``mixdistill_plugin/harness/tasks``, right after its own and before any ``include_path`` (which
   can still override a task). ``lm_eval --tasks svamp_mixed`` and ``lm_eval ls tasks`` then find
   every mixdistill task with no flag, from any folder. lm-eval 0.4.2 to 0.4.13 build every task
   index through ``TaskManager(include_path=...)``; a release whose ``TaskManager`` takes no
@@ -31,7 +31,7 @@ def tasks_dir() -> str:
     """The folder of mixdistill's lm-eval tasks, symlinks resolved."""
     import os
 
-    return os.path.realpath(os.path.join(os.path.dirname(__file__), "lm_eval_tasks"))
+    return os.path.realpath(os.path.join(os.path.dirname(__file__), "harness", "tasks"))
 
 
 def _add_tasks(module) -> None:

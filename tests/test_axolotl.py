@@ -84,7 +84,7 @@ def split_example(row: dict, tokenizer) -> tuple[str, str]:
 def test_preprocess_masks_the_prompt_and_trains_rationale_plus_eos(smollm2, tmp_path, prompt_format):
     from transformers import AutoTokenizer
 
-    from mixdistill_plugin.lm_eval_adapter import doc_to_text
+    from mixdistill_plugin.harness.adapter import doc_to_text
 
     config = write_config(tmp_path, smollm2, RECORDS, mixdistill_prompt_format=prompt_format)
     proc = axolotl("preprocess", config, "--no-download")
@@ -173,7 +173,7 @@ def test_weighted_loss_is_the_specified_weighted_sum(smollm2):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from mixdistill_plugin.axolotl_plugin.loss import KindCodes, KindWeightedLoss, weight_table
-    from mixdistill_plugin.formatter import KIND_COLUMN, MixDistillStrategy
+    from mixdistill_plugin.axolotl_plugin.formatter import KIND_COLUMN, MixDistillStrategy
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2)
     model = AutoModelForCausalLM.from_pretrained(smollm2).eval()
@@ -268,7 +268,7 @@ def test_gpu_configs_validate_and_preprocess(smollm2, tmp_path, name):
 def test_formatter_without_the_plugin_makes_plain_axolotl_rows(smollm2):
     from transformers import AutoTokenizer
 
-    from mixdistill_plugin.formatter import KIND_COLUMN, load
+    from mixdistill_plugin.axolotl_plugin.formatter import KIND_COLUMN, load
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2)
     from axolotl.utils.dict import DictDefault
@@ -289,7 +289,7 @@ def test_step_by_step_preprocess_yields_predict_and_explain_per_cot_record(smoll
     """Plain format: each CoT record -> predict (answer) and explain (rationale); PoT records -> nothing."""
     from transformers import AutoTokenizer
 
-    from mixdistill_plugin.lm_eval_adapter import doc_to_text
+    from mixdistill_plugin.harness.adapter import doc_to_text
 
     config = write_config(tmp_path, smollm2, RECORDS, mixdistill_prompt_format="plain",
                           mixdistill_kinds=["predict", "explain"])
@@ -362,7 +362,7 @@ def test_kind_normalised_loss_is_step_by_steps_weighted_sum(smollm2):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from mixdistill_plugin.axolotl_plugin.loss import KindCodes, KindWeightedLoss, weight_table
-    from mixdistill_plugin.formatter import KIND_COLUMN, MixDistillStrategy
+    from mixdistill_plugin.axolotl_plugin.formatter import KIND_COLUMN, MixDistillStrategy
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2)
     model = AutoModelForCausalLM.from_pretrained(smollm2).eval()

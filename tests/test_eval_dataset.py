@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from conftest import rows
 from mixdistill_plugin.cli import main
-from mixdistill_plugin.lm_eval_adapter import FILE_HINT, load_docs
+from mixdistill_plugin.harness.adapter import FILE_HINT, load_docs
 
 HELD_OUT = [  # a held-out set in a user's own layout
     {"problem": "Tom has 3 apples and buys 4 more. How many apples does he have?", "solution": "7"},

@@ -136,7 +136,7 @@ def test_wheel_and_editable_installs_find_the_tasks_and_uninstall_leaves_nothing
     assert listing.returncode == 0, listing.stderr[-3000:]
     for task in OURS:
         (row,) = [line for line in listing.stdout.splitlines() if line.startswith(f"|{task} ")]
-        assert str(site / "mixdistill_plugin" / "lm_eval_tasks") in row  # the wheel's own copy
+        assert str(site / "mixdistill_plugin" / "harness" / "tasks") in row  # the wheel's own copy
     loaded = run(python, "from mixdistill_plugin.data import load_questions, SHIPPED; "
                          "print(len(load_questions('svamp', 'test')[0]), SHIPPED)", elsewhere).split()
     assert loaded == ["200", str(site / "mixdistill_plugin" / "datasets")]
@@ -148,6 +148,6 @@ def test_wheel_and_editable_installs_find_the_tasks_and_uninstall_leaves_nothing
     pip(python, "install", "--no-deps", "--no-build-isolation", "--editable", str(project))  # what make install does
     assert (site / "mixdistill.pth").read_text() == "import mixdistill_plugin.startup\n"
     assert run(python, HOOKED + "; from mixdistill_plugin.startup import tasks_dir; print(tasks_dir())",
-               elsewhere).split() == ["True", str(project / "lm_eval_tasks")]
+               elsewhere).split() == ["True", str(project / "mixdistill_plugin" / "harness" / "tasks")]
     pip(python, "uninstall", "--yes", "mixdistill")
     assert sorted(p.name for p in site.iterdir()) == before

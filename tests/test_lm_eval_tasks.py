@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from conftest import REPO, rows
 from mixdistill_plugin.cli import main
-from mixdistill_plugin.lm_eval_adapter import ReadAnswers, accuracy, doc_to_text, load_docs, process_results
+from mixdistill_plugin.harness.adapter import ReadAnswers, accuracy, doc_to_text, load_docs, process_results
 from mixdistill_plugin.answers import answers_equal, extract_answer
 from mixdistill_plugin.prompts import get_kind, prompt_text
 from mixdistill_plugin.scoring import metrics_of

@@ -40,7 +40,7 @@ def test_a_new_kind_is_scored_by_score(hint, tmp_path):
 
 
 def test_a_new_kind_is_scored_by_the_lm_eval_metrics(hint):
-    from mixdistill_plugin.lm_eval_adapter import ReadAnswers, accuracy, process_results
+    from mixdistill_plugin.harness.adapter import ReadAnswers, accuracy, process_results
 
     metrics = metrics_of([hint])
     docs = [{"id": qid, "question": "?", "answer": gold, "kind": hint, "metrics": metrics, "vote": "plain"}

@@ -75,7 +75,7 @@ def test_lm_eval_asks_our_aggregations_for_their_stderr():
     import lm_eval.evaluator_utils as evaluator_utils
     from lm_eval.api.metrics import mean, mean_stderr
 
-    from mixdistill_plugin import lm_eval_adapter as adapter
+    from mixdistill_plugin.harness import adapter
 
     items = _items(("a", 1.0, [1.0], [1.0]), ("b", 2.0, [5.0], [2.0]), ("c", 3.0, [5.0], [5.0]))
     for metric, right in (("cot_acc", 1), ("pot_acc", 2), ("mixed_maj", 1)):  # mixed, plain: b's tie goes to CoT
@@ -90,7 +90,7 @@ def test_lm_eval_asks_our_aggregations_for_their_stderr():
 
 
 def test_the_vote_reaches_the_aggregation_through_the_documents(data, monkeypatch):
-    from mixdistill_plugin import lm_eval_adapter as adapter
+    from mixdistill_plugin.harness import adapter
 
     monkeypatch.setenv("MIXDISTILL_DATA_DIR", str(data))
     docs = adapter.load_docs("svamp", "test", kinds=["cot", "pot"], vote="hybrid")["test"]

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from axolotl.core.trainers.base import AxolotlTrainer
 
-from mixdistill_plugin.formatter import KIND_COLUMN
+from mixdistill_plugin.axolotl_plugin.formatter import KIND_COLUMN
 from mixdistill_plugin.prompts import get_kind, kind_names
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -39,29 +38,28 @@ def eval_command(repeats: int | None, dataset: Path | None, question_field: str,
     Tasks: svamp_{cot,pot,mixed,greedy,direct}, gsm8k_md_{...}, and file_md_{...} on --dataset; groups
     mixdistill, mixdistill_svamp, mixdistill_gsm8k. `lm_eval --help` lists lm-eval's options.
     """
-    from lm_eval.__main__ import cli_evaluate
-
-    from mixdistill_plugin.lm_eval_adapter import tasks_path
+    from mixdistill_plugin.harness.runner import run_lm_eval
+    from mixdistill_plugin.startup import tasks_dir
 
     args = list(lm_eval_args)
-    command = [args.pop(0)] if args and args[0] in ("run", "ls", "validate") else ["run"]
-    if args in (["-h"], ["--help"]) and command == ["run"]:
+    command = args.pop(0) if args and args[0] in ("run", "ls", "validate") else "run"
+    if args in (["-h"], ["--help"]) and command == "run":
         click.echo(click.get_current_context().get_help())
         return
     if dataset is not None:
-        if command != ["run"]:
-            raise click.UsageError(f"--dataset is for evaluation runs, not `mixdistill eval {command[0]}`")
+        if command != "run":
+            raise click.UsageError(f"--dataset is for evaluation runs, not `mixdistill eval {command}`")
         args = with_dataset(args, dataset, question_field, answer_field, id_field, skip_bad_rows)
     with tempfile.TemporaryDirectory(prefix="mixdistill-tasks-") as tmp:
-        path = tasks_path() if repeats is None else with_repeats(Path(tasks_path()), Path(tmp), repeats)
-        sys.argv = ["lm-eval", *command, "--include_path", str(path), *args]
-        cli_evaluate()
+        path = None if repeats is None else str(with_repeats(Path(tasks_dir()), Path(tmp), repeats))
+        status = run_lm_eval(command, args, path)
+    click.get_current_context().exit(status)
 
 
 def with_dataset(args: list[str], dataset: Path, question_field: str, answer_field: str, id_field: str | None,
                  skip_bad_rows: bool) -> list[str]:
     """lm-eval arguments that point the ``file_md_*`` tasks at ``dataset`` (checked here first)."""
-    from mixdistill_plugin.cli import InputProblem
+    from mixdistill_plugin.commands import InputProblem
     from mixdistill_plugin.data import load_questions
     from mixdistill_plugin.jsonl import InputError
 

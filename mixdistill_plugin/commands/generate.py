@@ -87,11 +87,12 @@ def _generate(started, dataset, split, limit, data_dir, question_field, answer_f
               teacher, model, base_url, concurrency, retries, request_timeout, give_up_after, batch_size,
               cot_samples, pot_samples, socratic_samples, temperature, max_tokens, seed, shots, max_per_question,
               tolerance, timeout, out, dry_run, progress) -> None:
-    from mixdistill_plugin.cli import InputProblem
+    from mixdistill_plugin.commands import InputProblem
     from mixdistill_plugin.data import DataUnavailable, load_questions
     from mixdistill_plugin.generate import RunConfig, RunFiles, prompts_fingerprint
     from mixdistill_plugin.jsonl import InputError
-    from mixdistill_plugin.teachers import TeacherUnavailable, make_teacher
+    from mixdistill_plugin.teachers import TeacherUnavailable
+    from mixdistill_plugin.teachers.backends import make_teacher
 
     samples = {k: n for k, n in (("cot", cot_samples), ("pot", pot_samples), ("socratic", socratic_samples)) if n > 0}
     if teacher == "gold" and any(n > 1 for n in samples.values()):
@@ -279,7 +280,7 @@ def filter_command(out: Path, max_per_question, tolerance, timeout, min_grade, g
     rationale is kept only if the judge graded it that well: right for the right reasons.
     `mixdistill generate` rebuilds train.jsonl from correctness alone: filter again after it.
     """
-    from mixdistill_plugin.cli import InputProblem
+    from mixdistill_plugin.commands import InputProblem
     from mixdistill_plugin.executor import Executor
     from mixdistill_plugin.generate import RunFiles, refilter
     from mixdistill_plugin.jsonl import InputError

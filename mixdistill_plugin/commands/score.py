@@ -59,7 +59,7 @@ def _vote(value: str | None):
 
 def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: float, skip_invalid: bool,
            executor, vote=None) -> None:
-    from mixdistill_plugin.cli import InputProblem
+    from mixdistill_plugin.commands import InputProblem
     from mixdistill_plugin.jsonl import InputError, json_line, write_jsonl_atomic
     from mixdistill_plugin.prompts import scored_kinds
     from mixdistill_plugin.records import load_records, prediction_model

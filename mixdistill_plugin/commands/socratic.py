@@ -55,12 +55,10 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
     The samples file has lm-eval's layout, so `mixdistill report` shows socratic_acc beside the
     other recipes' metrics.
     """
-    from lm_eval.api.instance import Instance
-    from lm_eval.api.registry import get_model
-
     from mixdistill_plugin.data import DataUnavailable, load_questions
+    from mixdistill_plugin.harness.models import complete, load_student, student_prompt
     from mixdistill_plugin.jsonl import write_atomic, write_jsonl_atomic
-    from mixdistill_plugin.prompts import chat_messages, get_kind, prompt_text
+    from mixdistill_plugin.prompts import get_kind
     from mixdistill_plugin.scoring import score_answers, summarize
     from mixdistill_plugin.socratic import format_steps, run
 
@@ -68,20 +66,13 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
         questions, _ = load_questions(dataset, split, data_dir=data_dir, limit=limit)
     except DataUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    if device is None:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    backend, extra = get_model(model_name), {"batch_size": batch_size, "device": device}
-    decomposer = backend.create_from_arg_string(model_args, extra)
-    solver = backend.create_from_arg_string(solver_model_args, extra) if solver_model_args else decomposer
+    decomposer = load_student(model_name, model_args, batch_size, device)
+    solver = load_student(model_name, solver_model_args, batch_size, device) if solver_model_args else decomposer
 
     def generate(kind: str, texts: list[str]) -> list[str]:
         lm = decomposer if kind == "decompose" else solver
-        prompts = [lm.apply_chat_template(chat_messages(kind, t)) if chat else prompt_text(kind, t) for t in texts]
         gen = {"until": list(get_kind(kind).stop), "do_sample": False, "max_gen_toks": max_gen_toks}
-        requests = [Instance("generate_until", {}, (p, gen), i) for i, p in enumerate(prompts)]
-        return lm.generate_until(requests, disable_tqdm=True) if requests else []
+        return complete(lm, [student_prompt(lm, kind, t, chat) for t in texts], [gen] * len(texts))
 
     def show(index: int, trace) -> None:
         step = trace.steps[-1]

@@ -142,29 +142,26 @@ def lm_eval_student(asked: list[Asked], model_name: str, model_args: str, temper
 
     import numpy as np
     import torch
-    from lm_eval.api.instance import Instance
-    from lm_eval.api.registry import get_model
 
-    from mixdistill_plugin.prompts import chat_messages, get_kind, prompt_text
+    from mixdistill_plugin.harness.models import complete, load_student, student_prompt
+    from mixdistill_plugin.prompts import get_kind
 
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    lm = get_model(model_name).create_from_arg_string(model_args, {"batch_size": batch_size, "device": device})
+    lm = load_student(model_name, model_args, batch_size, device)
 
     def sample(requests, number: int) -> list[str]:
         random.seed(seed + number)
         np.random.seed(seed + number)
         torch.manual_seed(seed + number)
-        instances = []
-        for index, (i, kind) in enumerate(requests):
-            prompt = (lm.apply_chat_template(chat_messages(kind, asked[i].question)) if chat
-                      else prompt_text(kind, asked[i].question))
+        prompts, gens = [], []
+        for i, kind in requests:
             gen = {"until": list(get_kind(kind).stop), "do_sample": temperature > 0, "max_gen_toks": max_gen_toks}
             if temperature > 0:
                 gen["temperature"] = temperature
             if model_name == "vllm":
                 gen["seed"] = seed + number - 1
-            instances.append(Instance("generate_until", {}, (prompt, gen), index))
-        return lm.generate_until(instances, disable_tqdm=True) if instances else []
+            prompts.append(student_prompt(lm, kind, asked[i].question, chat))
+            gens.append(gen)
+        return complete(lm, prompts, gens)
 
     return sample
 

@@ -65,7 +65,7 @@ def _quoted(text: str) -> str:
 
 
 def template() -> str:
-    return HEADER + f"""# Shared by every mixdistill task (mixdistill_plugin/lm_eval_adapter.py): one document per
+    return HEADER + f"""# Shared by every mixdistill task (mixdistill_plugin/harness/adapter.py): one document per
 # (question, kind), the registry's student prompt, k sampled paths (repeats), a filter that reads
 # every path (CoT extracted, PoT executed in the sandbox), and metrics that regroup a question's
 # documents and score them as `mixdistill score` does.

@@ -1,4 +1,4 @@
-"""What the lm-eval tasks in ``lm_eval_tasks/`` call: data, prompts, the answer filter, the metrics.
+"""What the lm-eval tasks in ``tasks/`` call: data, prompts, the answer filter, the metrics.
 
 Every task works the same way, whatever kinds it asks for:
 
@@ -24,7 +24,6 @@ Every task works the same way, whatever kinds it asks for:
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Sequence
 
 from lm_eval.api.filter import Filter
@@ -35,16 +34,8 @@ from mixdistill_plugin.prompts import prompt_text
 from mixdistill_plugin.scoring import MIXED, ItemScore, metrics_of, paths_by_question, read_answers, score_answers
 from mixdistill_plugin.stats import stderr
 from mixdistill_plugin.voting import parse_vote
-from mixdistill_plugin.startup import tasks_dir
 
-TASKS_DIR = Path(tasks_dir())
 Item = tuple[str, str, float, list, str, str]  # question id, kind, gold, path answers, mixed vote method, metric
-
-
-def tasks_path() -> str:
-    """The folder of mixdistill's lm-eval tasks (what ``--include_path`` needs)."""
-    return str(TASKS_DIR)
-
 
 FILE_HINT = ("the file_md_* tasks evaluate a question/answer file of your own: pass "
              "--metadata '{\"file\": \"PATH\"}' to lm_eval, or run mixdistill eval --dataset PATH")
