@@ -18,6 +18,9 @@ Further sections, all from the same logged paths:
 - adaptive sampling (stop when the CoT and PoT majorities agree): accuracy against the mean number
   of paths used, for each cap of rounds, beside the fixed mixed vote on as many rounds.
 
+Where the runs have judge grades (``mixdistill grade``), the rationale-quality section of
+:func:`grading.report_section` follows the accuracy table.
+
 The plot shows majority-vote accuracy against the number of paths per kind (1..k): each scored kind
 (Socratic: one path), mixed (n CoT + n PoT paths pooled), and adaptive sampling at its mean paths.
 """
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Sequence
 
 from mixdistill_plugin.answers import answers_equal
+from mixdistill_plugin.grading import report_section
 from mixdistill_plugin.jsonl import numbered_lines, parse_line, write_atomic
 from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.scoring import (METRICS, MIXED, ItemScore, all_metrics, paths_by_question, score_answers,
@@ -378,6 +382,7 @@ def write_report(runs: Sequence[Path], out: Path, vote: str | None = None) -> st
                 "CoT / PoT / Direct / Socratic: the first path. maj@k: majority over k paths of the kind; "
                 f"Mixed: the mixed vote ({method}) over k CoT + k PoT. "
                 "In brackets: the 95% Wilson score interval.", "", *accuracy_table(evaluations), ""]
+    sections += report_section(runs)  # judge grades beside accuracy, where the runs have any
     comparisons = comparison_table(evaluations)
     if comparisons:
         sections += ["## Paired comparisons", "",
