@@ -87,9 +87,7 @@ LOCAL_STUDENT := $(filter models/%,$(STUDENT))
 TEACHER_ARGS := --dataset $(DATASET) --split train --teacher $(TEACHER) $(if $(TEACHER_MODEL),--model $(TEACHER_MODEL)) \
 	$(if $(BASE_URL),--base-url $(BASE_URL)) --cot-samples $(COT_SAMPLES) --pot-samples $(POT_SAMPLES) \
 	--socratic-samples $(SOCRATIC_SAMPLES) $(if $(TRAIN_LIMIT),--limit $(TRAIN_LIMIT))
-# lm-eval's --limit counts documents: the mixed task has two per question (CoT and PoT).
-EVAL_LIMIT := $(if $(filter all,$(QUESTIONS)),,--limit $(shell echo $$(( $(QUESTIONS) * $(if $(filter mixed,$(RECIPE)),2,1) ))))
-EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) $(EVAL_LIMIT) \
+EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) $(if $(filter all,$(QUESTIONS)),,--questions $(QUESTIONS)) \
 	--gen_kwargs max_gen_toks=$(MAX_GEN_TOKS) --batch_size $(EVAL_BATCH) --seed $(or $(SEED),0) \
 	--confirm_run_unsafe_code --log_samples $(CHAT_EVAL)
 # Socratic CoT alternates two roles per question, which one lm-eval request cannot: its own loop.

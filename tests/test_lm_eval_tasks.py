@@ -222,3 +222,37 @@ def test_task_names_do_not_collide_with_lm_eval_builtins():
     ours = set(TASKS) | {"mixdistill", "mixdistill_svamp", "mixdistill_gsm8k"}
     assert not ours & builtin
     assert "gsm8k_cot" in builtin  # why the GSM8K tasks carry `md`
+
+
+def test_questions_limit_questions_not_documents(data, monkeypatch):
+    monkeypatch.setenv("MIXDISTILL_DATA_DIR", str(data))
+    docs = load_docs("svamp", "test", kinds=["cot", "pot"], questions=3)["test"]
+    assert len(docs) == 6 and len(set(docs["id"])) == 3
+
+
+def test_mixdistill_eval_passes_repeats_and_questions_to_lm_eval(monkeypatch):
+    from lm_eval.tasks import TaskManager
+    from lm_eval.utils import load_yaml_config
+
+    from mixdistill_plugin.harness import runner
+
+    seen = {}
+
+    def run_lm_eval(command, args, include_path=None):
+        seen.update(command=command, args=args, include_path=include_path)
+        overrides = Path(include_path)
+        seen["files"] = sorted(p.name for p in overrides.iterdir())
+        seen["mixed"] = load_yaml_config(str(overrides / "svamp_mixed.yaml"))
+        seen["index"] = TaskManager(include_path=include_path).task_index
+        return 3
+
+    monkeypatch.setattr(runner, "run_lm_eval", run_lm_eval)
+    result = CliRunner().invoke(main, ["eval", "--repeats", "4", "--questions", "5", "--tasks", "svamp_mixed",
+                                       "--metadata", '{"vote": "hybrid"}'])
+    assert result.exit_code == 3  # lm-eval's own exit status
+    assert seen["command"] == "run" and seen["args"][:2] == ["--tasks", "svamp_mixed"]
+    assert json.loads(seen["args"][seen["args"].index("--metadata") + 1]) == {"vote": "hybrid", "questions": 5}
+    assert "svamp_greedy.yaml" not in seen["files"] and {"svamp_mixed.yaml", "file_md_direct.yaml"} <= set(seen["files"])
+    assert seen["mixed"]["repeats"] == 4 and seen["mixed"]["metadata"]["kinds"] == ["cot", "pot"]
+    assert seen["index"]["svamp_mixed"]["yaml_path"].startswith(seen["include_path"])  # the override wins
+    assert seen["index"]["svamp_greedy"]["yaml_path"] == str(REPO / "mixdistill_plugin/harness/tasks/svamp_greedy.yaml")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -17,12 +15,15 @@ from mixdistill_plugin.commands.options import field_options
                                               "help_option_names": []})
 @click.option("--repeats", type=click.IntRange(min=1),
               help="k: sampled paths per kind for the sampling tasks (default: the tasks' 10).")
+@click.option("--questions", type=click.IntRange(min=1),
+              help="Only the first N questions, each with all its kinds' documents (lm-eval's --limit counts "
+                   "documents: the mixed task has two per question).")
 @click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A .jsonl/.json/.csv/.parquet file of your own questions and gold answers, read by the "
                    "file_md_* tasks [default --tasks: file_md_mixed].")
 @field_options
 @click.argument("lm_eval_args", nargs=-1, type=click.UNPROCESSED)
-def eval_command(repeats: int | None, dataset: Path | None, question_field: str, answer_field: str,
+def eval_command(repeats: int | None, questions: int | None, dataset: Path | None, question_field: str, answer_field: str,
                  id_field: str | None, skip_bad_rows: bool, lm_eval_args: tuple[str, ...]) -> None:
     """Run lm-evaluation-harness with mixdistill's tasks on the task path.
 
@@ -38,20 +39,21 @@ def eval_command(repeats: int | None, dataset: Path | None, question_field: str,
     Tasks: svamp_{cot,pot,mixed,greedy,direct}, gsm8k_md_{...}, and file_md_{...} on --dataset; groups
     mixdistill, mixdistill_svamp, mixdistill_gsm8k. `lm_eval --help` lists lm-eval's options.
     """
-    from mixdistill_plugin.harness.runner import run_lm_eval
-    from mixdistill_plugin.startup import tasks_dir
+    from mixdistill_plugin.harness.runner import run_lm_eval, sampling_overrides
 
     args = list(lm_eval_args)
     command = args.pop(0) if args and args[0] in ("run", "ls", "validate") else "run"
     if args in (["-h"], ["--help"]) and command == "run":
         click.echo(click.get_current_context().get_help())
         return
+    if command != "run" and (dataset or questions):
+        raise click.UsageError(f"--dataset and --questions are for evaluation runs, not `mixdistill eval {command}`")
     if dataset is not None:
-        if command != "run":
-            raise click.UsageError(f"--dataset is for evaluation runs, not `mixdistill eval {command}`")
         args = with_dataset(args, dataset, question_field, answer_field, id_field, skip_bad_rows)
+    if questions is not None:
+        args = with_metadata(args, {"questions": questions})
     with tempfile.TemporaryDirectory(prefix="mixdistill-tasks-") as tmp:
-        path = None if repeats is None else str(with_repeats(Path(tasks_dir()), Path(tmp), repeats))
+        path = None if repeats is None else sampling_overrides(Path(tmp), repeats)
         status = run_lm_eval(command, args, path)
     click.get_current_context().exit(status)
 
@@ -73,10 +75,17 @@ def with_dataset(args: list[str], dataset: Path, question_field: str, answer_fie
         click.echo(f"skipped {error}", err=True)
     if not questions:
         raise InputProblem(f"{dataset}: no questions to evaluate")
-    metadata = {"file": str(dataset.resolve()), **fields}
+    args = with_metadata(args, {"file": str(dataset.resolve()), **fields})
+    if not any(a == "--tasks" or a.startswith("--tasks=") for a in args):
+        args = [*args, "--tasks", "file_md_mixed"]
+    return args
+
+
+def with_metadata(args: list[str], metadata: dict) -> list[str]:
+    """``args`` with ``metadata`` merged into their ``--metadata`` (ours wins on the same keys)."""
     rest, given = [], {}
     items = iter(args)
-    for arg in items:  # merge a --metadata of the user's (ours wins on the same keys)
+    for arg in items:
         if arg == "--metadata" or arg.startswith("--metadata="):
             value = arg.partition("=")[2] if "=" in arg else next(items, "{}")
             try:
@@ -85,17 +94,4 @@ def with_dataset(args: list[str], dataset: Path, question_field: str, answer_fie
                 raise click.UsageError(f"--metadata {value!r} is not a JSON object ({exc.msg})") from None
         else:
             rest.append(arg)
-    if not any(a == "--tasks" or a.startswith("--tasks=") for a in rest):
-        rest += ["--tasks", "file_md_mixed"]
     return [*rest, "--metadata", json.dumps(given | metadata)]
-
-
-def with_repeats(source: Path, dest: Path, repeats: int) -> Path:
-    """A copy of the task folder whose sampling tasks (all but ``*_greedy``) take ``repeats`` paths."""
-    tasks = dest / "tasks"
-    shutil.copytree(source, tasks, ignore=shutil.ignore_patterns("__pycache__"))
-    for path in tasks.glob("*.yaml"):
-        text = path.read_text()
-        if re.search(r"^task: ", text, re.MULTILINE) and not path.stem.endswith("_greedy"):
-            path.write_text(text + f"repeats: {repeats}\n")
-    return tasks

@@ -44,7 +44,7 @@ FILE_HINT = ("the file_md_* tasks evaluate a question/answer file of your own: p
 def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[str] = MIXED, votes: bool = True,
               data_dir: str | None = None, file: str | None = None,
               question_field: str = "question", answer_field: str = "answer", id_field: str | None = None,
-              skip_bad_rows: bool = False, vote: str | None = None, **_: object):
+              skip_bad_rows: bool = False, vote: str | None = None, questions: int | None = None, **_: object):
     """The task's documents: one per (question, kind), as a ``DatasetDict`` with a ``test`` split.
 
     lm-eval passes the task's ``dataset_kwargs`` and its metadata (the YAML's, ``--metadata``, and the
@@ -54,7 +54,8 @@ def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[s
     may hold copies of its files). The ``file_md_*`` tasks
     set none and read ``file``: a ``.jsonl``/``.json``/``.csv``/``.parquet`` of question/answer rows,
     with the field options of ``mixdistill generate``; a bad row stops the run unless
-    ``skip_bad_rows``.
+    ``skip_bad_rows``. ``questions`` (``--metadata '{"questions": N}'``) keeps the first N questions,
+    each with all its documents, where lm-eval's ``--limit`` counts documents.
     """
     import datasets
 
@@ -65,14 +66,14 @@ def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[s
     source = dataset or file
     if not source:
         raise ValueError(FILE_HINT)
-    questions, skipped = load_questions(source, split, data_dir=data_dir, question_field=question_field,
-                                        answer_field=answer_field, id_field=id_field, skip_bad_rows=skip_bad_rows)
+    found, skipped = load_questions(source, split, data_dir=data_dir, question_field=question_field,
+                                    answer_field=answer_field, id_field=id_field, skip_bad_rows=skip_bad_rows)
     for error in skipped:
         logging.getLogger(__name__).warning("skipped %s", error)
     metrics = metrics_of(kinds, votes)
     docs = [
         {"id": q.id, "question": q.question, "answer": q.answer, "kind": kind, "metrics": metrics, "vote": method}
-        for q in questions for kind in kinds
+        for q in found[:questions] for kind in kinds
     ]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from mixdistill_plugin.startup import tasks_dir
@@ -12,7 +13,22 @@ from mixdistill_plugin.startup import tasks_dir
 def run_lm_eval(command: str, args: Sequence[str], include_path: str | None = None) -> int:
     """``python -m lm_eval COMMAND --include_path PATH ARGS`` in this interpreter; its exit status.
 
-    ``include_path`` defaults to mixdistill's task folder (which the start-up hook indexes too).
+    ``include_path`` defaults to mixdistill's task folder, which the start-up hook indexes in any case.
     """
     path = include_path or tasks_dir()
     return subprocess.run([sys.executable, "-m", "lm_eval", command, "--include_path", path, *args]).returncode
+
+
+def sampling_overrides(folder: Path, repeats: int) -> str:
+    """A task folder in ``folder`` that gives every sampling task of mixdistill ``repeats`` paths: one
+    file per task that includes the task's own YAML and sets ``repeats`` (lm-eval's way to derive a
+    task; on the task path it wins over the task of the same name). The folder's path."""
+    from mixdistill_plugin.harness.make_tasks import DATA, variants
+    from mixdistill_plugin.recipes import TASK_PREFIXES
+
+    for variant in (v for v in variants() if v.sampled):
+        for dataset in DATA:
+            name = f"{TASK_PREFIXES[dataset]}_{variant.name}"
+            (folder / f"{name}.yaml").write_text(
+                f"include: {Path(tasks_dir(), name + '.yaml')}\ntask: {name}\nrepeats: {repeats}\n")
+    return str(folder)
