@@ -1,4 +1,12 @@
-"""The Axolotl formatter and plugin through the real `axolotl` CLI, on the real SmolLM2 model."""
+"""The Axolotl formatter and plugin, on the real SmolLM2 tokenizer and model.
+
+The formatter is tested in-process as Axolotl's own tests/prompt_strategies do: the strategy comes
+from Axolotl's loader by the config's ``type:`` and runs over a dataset through Axolotl's
+``TokenizedPromptDataset`` (:func:`format_in_process`). The real `axolotl` CLI runs in the slow tier,
+once per concern: preprocessing gives the in-process rows, the plugin's options are part of Axolotl's
+config validation, a bad record is named to the user, the shipped GPU configs preprocess, training
+runs, and the training prompt is the lm-eval prompt.
+"""
 
 from __future__ import annotations
 
@@ -57,6 +65,34 @@ def prepared_rows(tmp: Path) -> list[dict]:
     return list(datasets.load_from_disk(str(folder)))
 
 
+def format_in_process(tokenizer, tmp: Path, records: list, **overrides) -> list[dict]:
+    """The rows `axolotl preprocess` makes of ``records`` under the CPU config with ``overrides``,
+    in-process: the strategy from Axolotl's own loader (the dataset's ``type:``, given the config and
+    the dataset entry, so a local ``train.jsonl`` is checked as in a real run), mapped over the
+    records by Axolotl's ``TokenizedPromptDataset``."""
+    import datasets
+    from axolotl.datasets import TokenizedPromptDataset
+    from axolotl.prompt_strategies import load
+    from axolotl.utils.dict import DictDefault
+
+    data = tmp / "train.jsonl"
+    data.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
+    config = yaml.safe_load(CPU_CONFIG.read_text())
+    config.update(overrides)
+    ds_cfg = dict(config["datasets"][0], path=str(data))
+    strategy = load(ds_cfg["type"], tokenizer, DictDefault(config), ds_cfg)
+    assert strategy is not None, f"Axolotl found no prompt strategy {ds_cfg['type']!r}"
+    dataset = datasets.Dataset.from_list([r for r in records if isinstance(r, dict)])
+    return list(TokenizedPromptDataset(strategy, dataset, process_count=1))
+
+
+@pytest.fixture(scope="module")
+def tokenizer(smollm2):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(smollm2)
+
+
 def as_batch(records: list[dict]) -> dict[str, list]:
     """Records as the column batch Axolotl's batched map hands the strategy."""
     return {key: [r[key] for r in records] for key in records[0]}
@@ -81,16 +117,10 @@ def split_example(row: dict, tokenizer) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("prompt_format", ["plain", "chat"])
-def test_preprocess_masks_the_prompt_and_trains_rationale_plus_eos(smollm2, tmp_path, prompt_format):
-    from transformers import AutoTokenizer
-
+def test_formatter_masks_the_prompt_and_trains_rationale_plus_eos(tokenizer, tmp_path, prompt_format):
     from mixdistill_plugin.harness.adapter import doc_to_text
 
-    config = write_config(tmp_path, smollm2, RECORDS, mixdistill_prompt_format=prompt_format)
-    proc = axolotl("preprocess", config, "--no-download")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    tokenizer = AutoTokenizer.from_pretrained(smollm2)
-    prepared = prepared_rows(tmp_path)
+    prepared = format_in_process(tokenizer, tmp_path, RECORDS, mixdistill_prompt_format=prompt_format)
     assert len(prepared) == 4
     for record, row in zip(RECORDS, prepared):
         prompt, trained = split_example(row, tokenizer)
@@ -105,6 +135,21 @@ def test_preprocess_masks_the_prompt_and_trains_rationale_plus_eos(smollm2, tmp_
             assert prompt == tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
             assert trained == record["rationale"] + tokenizer.eos_token + "\n"
         assert row["mixdistill_kind"] == {"cot": 1, "pot": 2}[record["kind"]]
+
+
+@pytest.mark.slow
+def test_axolotl_preprocess_makes_the_in_process_rows(smollm2, tokenizer, tmp_path):
+    """The real `axolotl preprocess` (the CPU config: chat format, the plugin) gives the rows the
+    in-process tests check."""
+    config = write_config(tmp_path, smollm2, RECORDS)
+    proc = axolotl("preprocess", config, "--no-download")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    in_process = tmp_path / "in_process"
+    in_process.mkdir()
+    expected = format_in_process(tokenizer, in_process, RECORDS)
+    columns = ("input_ids", "attention_mask", "labels", "mixdistill_kind")
+    assert [{c: row[c] for c in columns} for row in prepared_rows(tmp_path)] == [
+        {c: row[c] for c in columns} for row in expected]
 
 
 @pytest.mark.slow
@@ -165,6 +210,7 @@ def test_train_few_steps_and_loss_weights_change_the_loss(smollm2, data, tmp_pat
     assert results["cot_only"][0] < results["equal"][0]
 
 
+@pytest.mark.slow
 def test_weighted_loss_is_the_specified_weighted_sum(smollm2):
     """On the real model and a real collated batch: sum(w[kind] * CE) / N, and HF's loss at w = 1."""
     import torch
@@ -226,6 +272,7 @@ def test_plugin_options_are_validated(options, message):
     assert message in str(error.value)
 
 
+@pytest.mark.slow
 def test_invalid_option_fails_config_validation_in_axolotl(smollm2, tmp_path):
     config = write_config(tmp_path, smollm2, RECORDS, mixdistill_loss_weights={"cot": -1.0})
     proc = axolotl("preprocess", config, "--no-download", timeout=600)
@@ -233,13 +280,21 @@ def test_invalid_option_fails_config_validation_in_axolotl(smollm2, tmp_path):
     assert "weights must be finite and >= 0" in proc.stdout + proc.stderr
 
 
-def test_train_only_selected_kinds(smollm2, tmp_path):
-    config = write_config(tmp_path, smollm2, RECORDS, mixdistill_kinds=["pot"])
-    assert axolotl("preprocess", config, "--no-download").returncode == 0
-    assert [row["mixdistill_kind"] for row in prepared_rows(tmp_path)] == [2, 2]
+def test_train_only_selected_kinds(tokenizer, tmp_path):
+    prepared = format_in_process(tokenizer, tmp_path, RECORDS, mixdistill_kinds=["pot"])
+    assert [row["mixdistill_kind"] for row in prepared] == [2, 2]
 
 
-def test_malformed_record_is_named_by_file_line_and_field(smollm2, tmp_path):
+def test_malformed_record_is_named_by_file_line_and_field(tokenizer, tmp_path):
+    bad = dict(RECORDS[1])
+    del bad["rationale"]
+    with pytest.raises(ValueError) as error:
+        format_in_process(tokenizer, tmp_path, [RECORDS[0], bad])
+    assert f"{tmp_path / 'train.jsonl'}:2: field 'rationale': missing" in str(error.value)
+
+
+@pytest.mark.slow
+def test_malformed_record_is_named_by_axolotl_preprocess(smollm2, tmp_path):
     bad = dict(RECORDS[1])
     del bad["rationale"]
     config = write_config(tmp_path, smollm2, [RECORDS[0], bad])
@@ -248,6 +303,7 @@ def test_malformed_record_is_named_by_file_line_and_field(smollm2, tmp_path):
     assert f"{tmp_path / 'train.jsonl'}:2: field 'rationale': missing" in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["llama2_mixed.yml", "codellama_mixed.yml"])
 def test_gpu_configs_validate_and_preprocess(smollm2, tmp_path, name):
     """The paper-setting configs as they ship, with only the model and the paths made local."""
@@ -265,13 +321,10 @@ def test_gpu_configs_validate_and_preprocess(smollm2, tmp_path, name):
     assert "Success" in proc.stdout + proc.stderr
 
 
-def test_formatter_without_the_plugin_makes_plain_axolotl_rows(smollm2):
-    from transformers import AutoTokenizer
+def test_formatter_without_the_plugin_makes_plain_axolotl_rows(tokenizer):
+    from axolotl.utils.dict import DictDefault
 
     from mixdistill_plugin.axolotl_plugin.formatter import KIND_COLUMN, load
-
-    tokenizer = AutoTokenizer.from_pretrained(smollm2)
-    from axolotl.utils.dict import DictDefault
 
     bare = load(tokenizer, DictDefault({"sequence_len": 256, "train_on_inputs": False}))
     with_plugin = load(tokenizer, DictDefault({"sequence_len": 256, "train_on_inputs": False,
@@ -285,19 +338,13 @@ SOCRATIC_RECORD = {"id": "c", "question": RECORDS[0]["question"], "answer": 7.0,
                    "rationale": "How many red pens? ** She has 3 red pens.\nHow many pens in all? ** She has 3 + 4 = 7 pens."}
 
 
-def test_step_by_step_preprocess_yields_predict_and_explain_per_cot_record(smollm2, tmp_path):
+def test_step_by_step_yields_predict_and_explain_per_cot_record(tokenizer, tmp_path):
     """Plain format: each CoT record -> predict (answer) and explain (rationale); PoT records -> nothing."""
-    from transformers import AutoTokenizer
-
     from mixdistill_plugin.harness.adapter import doc_to_text
 
-    config = write_config(tmp_path, smollm2, RECORDS, mixdistill_prompt_format="plain",
-                          mixdistill_kinds=["predict", "explain"])
-    proc = axolotl("preprocess", config, "--no-download")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    prepared = format_in_process(tokenizer, tmp_path, RECORDS, mixdistill_prompt_format="plain",
+                                 mixdistill_kinds=["predict", "explain"])
     bos = bos_text(tokenizer)
-    prepared = prepared_rows(tmp_path)
     cot = [r for r in RECORDS if r["kind"] == "cot"]
     expected = [(kind, record) for record in cot for kind in ("predict", "explain")]
     assert [row["mixdistill_kind"] for row in prepared] == [3, 4, 3, 4]
@@ -308,20 +355,15 @@ def test_step_by_step_preprocess_yields_predict_and_explain_per_cot_record(smoll
         assert trained == (f" {target}" if kind == "predict" else " " + record["rationale"]) + tokenizer.eos_token
 
 
-def test_socratic_preprocess_yields_both_roles_with_the_loops_prompts(smollm2, tmp_path):
+def test_socratic_yields_both_roles_with_the_loops_prompts(tokenizer, tmp_path):
     """Chat format: decomposer rows (each sub-question, then the stop line) and solver rows (each
     answer); the prompts are those the inference loop renders, byte for byte."""
-    from transformers import AutoTokenizer
-
     from mixdistill_plugin.prompts import chat_messages
     from mixdistill_plugin.records import TrainRecord
     from mixdistill_plugin.socratic import DONE, run
 
-    config = write_config(tmp_path, smollm2, [SOCRATIC_RECORD, RECORDS[0]], mixdistill_kinds=["decompose", "solve"])
-    proc = axolotl("preprocess", config, "--no-download")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    tokenizer = AutoTokenizer.from_pretrained(smollm2)
-    prepared = [split_example(row, tokenizer) for row in prepared_rows(tmp_path)]
+    rows = format_in_process(tokenizer, tmp_path, [SOCRATIC_RECORD, RECORDS[0]], mixdistill_kinds=["decompose", "solve"])
+    prepared = [split_example(row, tokenizer) for row in rows]
     eot = tokenizer.eos_token + "\n"
     assert [trained for _, trained in prepared] == [
         "How many red pens?" + eot, "How many pens in all?" + eot, DONE + eot,
@@ -338,22 +380,18 @@ def test_socratic_preprocess_yields_both_roles_with_the_loops_prompts(smollm2, t
     assert len(TrainRecord.model_validate(SOCRATIC_RECORD).rationale.splitlines()) == len(trace.steps)
 
 
-def test_socratic_record_alone_trains_the_whole_decomposition(smollm2, tmp_path):
+def test_socratic_record_alone_trains_the_whole_decomposition(tokenizer, tmp_path):
     """Without derived kinds a Socratic record is one example of its own kind (plain format)."""
-    from transformers import AutoTokenizer
-
     from mixdistill_plugin.prompts import prompt_text
 
-    config = write_config(tmp_path, smollm2, [SOCRATIC_RECORD, RECORDS[0]], mixdistill_prompt_format="plain")
-    assert axolotl("preprocess", config, "--no-download").returncode == 0
-    tokenizer = AutoTokenizer.from_pretrained(smollm2)
     bos = bos_text(tokenizer)
-    row, cot_row = prepared_rows(tmp_path)
+    row, cot_row = format_in_process(tokenizer, tmp_path, [SOCRATIC_RECORD, RECORDS[0]], mixdistill_prompt_format="plain")
     assert (row["mixdistill_kind"], cot_row["mixdistill_kind"]) == (5, 1)
     assert split_example(row, tokenizer) == (bos + prompt_text("socratic", SOCRATIC_RECORD["question"]),
                                              "\n" + SOCRATIC_RECORD["rationale"] + tokenizer.eos_token)
 
 
+@pytest.mark.slow
 def test_kind_normalised_loss_is_step_by_steps_weighted_sum(smollm2):
     """a * mean CE(predict tokens) + (1 - a) * mean CE(explain tokens), divided by accumulation."""
     import torch
@@ -385,9 +423,8 @@ def test_kind_normalised_loss_is_step_by_steps_weighted_sum(smollm2):
         assert loss_fn(outputs, labels).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-def test_kinds_with_no_records_to_come_from_are_named(smollm2, tmp_path):
-    config = write_config(tmp_path, smollm2, RECORDS, mixdistill_kinds=["decompose", "solve"])
-    proc = axolotl("preprocess", config, "--no-download", timeout=600)
-    assert proc.returncode != 0
-    assert "no record of kind socratic, which mixdistill_kinds ['decompose', 'solve'] are made from" in (
-        proc.stdout + proc.stderr)
+def test_kinds_with_no_records_to_come_from_are_named(tokenizer, tmp_path):
+    with pytest.raises(ValueError) as error:
+        format_in_process(tokenizer, tmp_path, RECORDS, mixdistill_kinds=["decompose", "solve"])
+    assert "no record of kind socratic, which mixdistill_kinds ['decompose', 'solve'] are made from" in str(
+        error.value)
