@@ -36,15 +36,14 @@ def eval_command(repeats: int | None, questions: int | None, dataset: Path | Non
     mixdistill eval --dataset heldout.jsonl --question-field problem --model hf ...   # your own data
     mixdistill eval ls tasks        # lm-eval's own sub-commands work too
 
-    Tasks: svamp_{cot,pot,mixed,greedy,direct}, gsm8k_md_{...}, and file_md_{...} on --dataset; groups
-    mixdistill, mixdistill_svamp, mixdistill_gsm8k. `lm_eval --help` lists lm-eval's options.
+    `lm_eval --help` lists lm-eval's options; the tasks follow.
     """
     from mixdistill_plugin.harness.runner import run_lm_eval, sampling_overrides
 
     args = list(lm_eval_args)
     command = args.pop(0) if args and args[0] in ("run", "ls", "validate") else "run"
     if args in (["-h"], ["--help"]) and command == "run":
-        click.echo(click.get_current_context().get_help())
+        click.echo(click.get_current_context().get_help() + "\n\n" + task_list())
         return
     if command != "run" and (dataset or questions):
         raise click.UsageError(f"--dataset and --questions are for evaluation runs, not `mixdistill eval {command}`")
@@ -56,6 +55,15 @@ def eval_command(repeats: int | None, questions: int | None, dataset: Path | Non
         path = None if repeats is None else sampling_overrides(Path(tmp), repeats)
         status = run_lm_eval(command, args, path)
     click.get_current_context().exit(status)
+
+
+def task_list() -> str:
+    """The tasks and groups mixdistill's task folder holds (file_md_*: on --dataset), one line per dataset."""
+    from mixdistill_plugin.harness.make_tasks import DATA, GROUPS, variants
+    from mixdistill_plugin.recipes import TASK_PREFIXES
+
+    lines = ["Tasks:"] + [f"  {', '.join(f'{TASK_PREFIXES[d]}_{v.name}' for v in variants())}" for d in DATA]
+    return "\n".join([*lines, f"Groups: mixdistill, {', '.join(GROUPS.values())}"])
 
 
 def with_dataset(args: list[str], dataset: Path, question_field: str, answer_field: str, id_field: str | None,

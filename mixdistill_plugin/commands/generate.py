@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.answers import DEFAULT_TOLERANCE
-from mixdistill_plugin.commands.options import field_options, server_options
+from mixdistill_plugin.commands.options import (data_dir_option, field_options, server_options, timeout_option,
+                                                 tolerance_option)
 
 _TEACHER_HELP = (
     "openai: an OpenAI-compatible server (--base-url, --model, $OPENAI_API_KEY); hf: a local transformers "
@@ -20,11 +20,7 @@ _TEACHER_HELP = (
 def _filter_options(f):
     f = click.option("--max-per-question", type=click.IntRange(min=1),
                      help="Keep at most K distinct correct rationales per question and kind.")(f)
-    f = click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=click.FloatRange(min=0),
-                     help="Relative and absolute tolerance against the gold answer.")(f)
-    f = click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-                     help="Seconds each PoT program may run.")(f)
-    return f
+    return timeout_option(tolerance_option(f))
 
 
 @click.command()
@@ -32,9 +28,7 @@ def _filter_options(f):
               help="svamp, gsm8k, or a .jsonl/.json/.csv/.parquet file of your own problems.")
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N questions.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="A folder with svamp/SVAMP.json, gsm8k/{train,test}.jsonl ... read before the shipped copies "
-                   "[default: $MIXDISTILL_DATA_DIR].")
+@data_dir_option
 @field_options
 @click.option("--teacher", type=click.Choice(["openai", "hf", "vllm", "gold"]), default="openai",
               show_default=True, help=_TEACHER_HELP)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 import click
+
+from mixdistill_plugin.answers import DEFAULT_TOLERANCE
+
+timeout_option = click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+                              help="Seconds each model-written program may run.")
+tolerance_option = click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True,
+                                type=click.FloatRange(min=0),
+                                help="Relative and absolute tolerance when comparing an answer with the gold answer.")
+data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                               help="A folder with svamp/SVAMP.json, gsm8k/{train,test}.jsonl ... read before the "
+                                    "shipped copies [default: $MIXDISTILL_DATA_DIR].")
 
 FIELD_OPTIONS = (
     click.option("--question-field", default="question", show_default=True,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.answers import DEFAULT_TOLERANCE, format_answer
+from mixdistill_plugin.answers import format_answer
+from mixdistill_plugin.commands.options import timeout_option, tolerance_option
 from mixdistill_plugin.voting import DEFAULT_VOTE
 
 FIX = "Fix the line, or pass --skip-invalid to leave it out"
@@ -19,10 +20,8 @@ FIX = "Fix the line, or pass --skip-invalid to leave it out"
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @click.option("--details", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one JSON line per item: answers, program outcomes, votes, correctness.")
-@click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Seconds each program may run.")
-@click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=click.FloatRange(min=0),
-              help="Relative and absolute tolerance when comparing answers.")
+@timeout_option
+@tolerance_option
 @click.option("--skip-invalid", is_flag=True, help="Skip malformed lines (and say how many) instead of stopping.")
 @click.option("--workers", type=click.IntRange(min=1), help="Executor processes [default: one per core].")
 @click.option("--vote", default=None, callback=lambda ctx, param, value: _vote(value), metavar="METHOD",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from mixdistill_plugin.commands.options import data_dir_option
+
 
 @click.command()
 @click.option("--model", "model_name", default="hf", show_default=True,
@@ -19,9 +21,7 @@ import click
 @click.option("--dataset", default="svamp", show_default=True, help="svamp, gsm8k or a file (as for generate).")
 @click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="A folder with svamp/SVAMP.json, gsm8k/{train,test}.jsonl ... read before the shipped copies "
-                   "[default: $MIXDISTILL_DATA_DIR].")
+@data_dir_option
 @click.option("--max-steps", default=8, show_default=True, type=click.IntRange(min=1),
               help="Sub-questions per problem at most (the loop ends earlier when the decomposer stops).")
 @click.option("--max-gen-toks", default=64, show_default=True, type=click.IntRange(min=1),

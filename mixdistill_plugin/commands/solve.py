@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from mixdistill_plugin.commands.options import timeout_option
 from mixdistill_plugin.voting import DEFAULT_VOTE
 
 
@@ -39,8 +40,7 @@ class Asked:
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Sampling seed: openai and vllm send seed+round-1 with every request; other lm-eval backends "
                    "seed torch with seed+round before each round.")
-@click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
-              help="Seconds each program may run.")
+@timeout_option
 @click.option("--batch_size", "--batch-size", "batch_size", default=16, show_default=True, type=click.IntRange(min=1),
               help="lm-eval backends: the batch size.")
 @click.option("--device", help="lm-eval backends: cuda, cuda:0, cpu [default: cuda when available, else cpu].")
