@@ -402,6 +402,7 @@ def _wait_for_lines(raw: Path, count: int, proc: subprocess.Popen) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_random_faults_and_sigkills_lose_and_duplicate_nothing(tmp_path):
     """Every transient fault at 30% of attempts, five SIGKILLs, a torn last line: the resumed run
     equals an uninterrupted run on a server without faults, sample for sample."""
@@ -440,6 +441,7 @@ def test_random_faults_and_sigkills_lose_and_duplicate_nothing(tmp_path):
     assert (stats["complete"], stats["missing"], stats["request_errors"]) == (True, 0, 0)
 
 
+@pytest.mark.slow
 def test_sigint_exits_130_keeps_everything_and_resumes(tmp_path):
     questions = [(f"Question number {i}: what is {i} plus {i}?", 2 * i) for i in range(40)]
     script, _ = script_for(questions)

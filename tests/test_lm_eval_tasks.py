@@ -127,6 +127,7 @@ def test_chat_template_run_through_mixdistill_eval(smollm2, data, tmp_path):
     assert prompt == tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
+@pytest.mark.slow
 def test_unsafe_tasks_need_confirmation(smollm2, data, tmp_path):
     cmd = [sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={smollm2}",
            "--include_path", str(REPO / "lm_eval_tasks"), "--tasks", "svamp_pot", "--limit", "1"]
@@ -213,6 +214,7 @@ def test_committed_task_files_are_the_generators_output():
     assert {f"{name}.yaml" for name in TASKS} <= set(files) and "file_md_mixed.yaml" in files
 
 
+@pytest.mark.slow  # indexes every built-in lm-eval task
 def test_task_names_do_not_collide_with_lm_eval_builtins():
     import lm_eval.tasks
     from lm_eval.tasks import TaskManager

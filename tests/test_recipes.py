@@ -113,6 +113,7 @@ def test_gold_socratic_decompositions(data, tmp_path):
     assert json.loads((out / "stats.json").read_text())["kinds"]["socratic"]["yield"] == 1.0
 
 
+@pytest.mark.slow
 def test_socratic_command_on_the_real_model(smollm2, data, tmp_path):
     """Two SVAMP questions through `mixdistill socratic` on SmolLM2: it ends, logs every step, and
     writes lm-eval-style results and samples whose score is the shared scoring's."""

@@ -43,7 +43,8 @@ def test_gold_svamp_rationales_read_well(data, tmp_path):
     assert pot["rationale"].startswith("ans = ") and ".0" not in pot["rationale"]
 
 
-@pytest.mark.parametrize("split, pot_floor", [("train", 0.966), ("test", 0.962)])
+@pytest.mark.parametrize("split, pot_floor", [pytest.param("train", 0.966, marks=pytest.mark.slow),  # 7473 questions
+                                              ("test", 0.962)])
 def test_gold_gsm8k_full_yields(data, tmp_path, split, pot_floor):
     generate(["--teacher", "gold", "--dataset", "gsm8k", "--split", split, "--data-dir", str(data), "--out", str(tmp_path)])
     kinds = stats_of(tmp_path)["kinds"]
