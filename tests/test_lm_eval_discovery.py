@@ -32,6 +32,7 @@ def test_this_install_carries_the_hook_and_uninstall_would_remove_it():
     assert Path(tasks_dir(), "svamp_mixed.yaml").is_file()
 
 
+@pytest.mark.slow  # indexes every built-in lm-eval task
 def test_task_manager_indexes_our_tasks_after_its_own_and_include_path_still_overrides(tmp_path):
     from lm_eval.tasks import TaskManager
 

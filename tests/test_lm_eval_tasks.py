@@ -232,6 +232,7 @@ def test_questions_limit_questions_not_documents(data, monkeypatch):
     assert len(docs) == 6 and len(set(docs["id"])) == 3
 
 
+@pytest.mark.slow  # indexes every built-in lm-eval task
 def test_mixdistill_eval_passes_repeats_and_questions_to_lm_eval(monkeypatch):
     from lm_eval.tasks import TaskManager
     from lm_eval.utils import load_yaml_config
