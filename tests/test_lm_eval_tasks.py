@@ -197,9 +197,9 @@ def test_docs_prompts_and_yaml_agree_with_the_registry(data, monkeypatch):
     assert len(load_docs("gsm8k", "test", kinds=["cot"])["test"]) == 1319
     for name, metrics in TASKS.items():
         config = load_yaml_config(str(REPO / "lm_eval_tasks" / f"{name}.yaml"))  # includes resolved, as lm-eval does
-        kinds = config["metadata"]["kinds"]
+        kinds = config["dataset_kwargs"]["kinds"]
         assert config["task"] == name
-        assert [m["metric"] for m in config["metric_list"]] == metrics == metrics_of(kinds, config["metadata"].get("votes", True))
+        assert [m["metric"] for m in config["metric_list"]] == metrics == metrics_of(kinds, config["dataset_kwargs"].get("votes", True))
         assert config.get("unsafe_code", False) == ("pot" in kinds)
         assert all(tuple(config["generation_kwargs"]["until"]) == get_kind(kind).stop for kind in kinds)
 
@@ -256,6 +256,6 @@ def test_mixdistill_eval_passes_repeats_and_questions_to_lm_eval(monkeypatch):
     assert seen["command"] == "run" and seen["args"][:2] == ["--tasks", "svamp_mixed"]
     assert json.loads(seen["args"][seen["args"].index("--metadata") + 1]) == {"vote": "hybrid", "questions": 5}
     assert "svamp_greedy.yaml" not in seen["files"] and {"svamp_mixed.yaml", "file_md_direct.yaml"} <= set(seen["files"])
-    assert seen["mixed"]["repeats"] == 4 and seen["mixed"]["metadata"]["kinds"] == ["cot", "pot"]
+    assert seen["mixed"]["repeats"] == 4 and seen["mixed"]["dataset_kwargs"]["kinds"] == ["cot", "pot"]
     assert seen["index"]["svamp_mixed"]["yaml_path"].startswith(seen["include_path"])  # the override wins
     assert seen["index"]["svamp_greedy"]["yaml_path"] == str(REPO / "mixdistill_plugin/harness/tasks/svamp_greedy.yaml")

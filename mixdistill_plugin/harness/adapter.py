@@ -47,8 +47,8 @@ def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[s
               skip_bad_rows: bool = False, vote: str | None = None, questions: int | None = None, **_: object):
     """The task's documents: one per (question, kind), as a ``DatasetDict`` with a ``test`` split.
 
-    lm-eval passes the task's ``dataset_kwargs`` and its metadata (the YAML's, ``--metadata``, and the
-    model arguments). ``kinds`` are the task's kinds; each document carries the task's metrics
+    lm-eval passes the task's ``dataset_kwargs`` and its metadata (``--metadata``, and the model
+    arguments). ``kinds`` are the task's kinds; each document carries the task's metrics
     (:func:`scoring.metrics_of` ``kinds``, with the majority votes where ``votes``). ``dataset`` names a
     benchmark (the ``svamp_*`` and ``gsm8k_md_*`` tasks set it; ``data_dir`` or ``$MIXDISTILL_DATA_DIR``
     may hold copies of its files). The ``file_md_*`` tasks

@@ -6,8 +6,8 @@
 Tasks are dataset x variant, named ``<prefix>_<variant>`` (:data:`recipes.TASK_PREFIXES`). A
 variant is what a recipe is evaluated by (its ``task`` and the kinds its student answers with),
 plus ``greedy``: one greedy path of each kind of :data:`scoring.MIXED`. Each variant's include
-``_<variant>_yaml`` holds its metrics, generation settings and kinds, once; each task file only
-names its include and its data. ``_default_template_yaml`` holds what every task shares.
+``_<variant>_yaml`` holds its metrics and generation settings, once; each task file names its
+include, its data and its kinds (``dataset_kwargs``, from which the documents' metrics follow). ``_default_template_yaml`` holds what every task shares.
 """
 
 from __future__ import annotations
@@ -102,9 +102,7 @@ def include(variant: Variant) -> str:
     lines += [f"  max_gen_toks: {max(spec.answer_tokens for spec in specs)}", "metric_list:"]
     for metric in variant.metrics:
         lines += [f"  - metric: {metric}", "    aggregation: !function utils.accuracy", "    higher_is_better: true"]
-    lines += ["metadata:", "  version: 1.0", f"  kinds: {_flow(variant.kinds)}"]
-    if not variant.sampled:
-        lines.append("  votes: false")
+    lines += ["metadata:", "  version: 1.0"]
     return "\n".join(lines) + "\n"
 
 
@@ -112,10 +110,9 @@ def task(dataset: str, variant: Variant) -> str:
     """``<prefix>_<variant>.yaml``: the variant's include on ``dataset``."""
     about, kwargs = DATA[dataset]
     name = f"{TASK_PREFIXES[dataset]}_{variant.name}"
+    kwargs = {**kwargs, "kinds": _flow(variant.kinds), **({} if variant.sampled else {"votes": "false"})}
     lines = [HEADER.rstrip("\n"), f"# {name}: the {variant.name} task on {about}.", f"include: _{variant.name}_yaml",
-             f"task: {name}"]
-    if kwargs:
-        lines += ["dataset_kwargs:", *(f"  {key}: {value}" for key, value in kwargs.items())]
+             f"task: {name}", "dataset_kwargs:", *(f"  {key}: {value}" for key, value in kwargs.items())]
     return "\n".join(lines) + "\n"
 
 
