@@ -7,7 +7,6 @@ import os
 import click
 
 from mixdistill_plugin import __version__
-from mixdistill_plugin.commands import InputProblem  # noqa: F401 (mixdistill_plugin.cli.InputProblem, as before)
 from mixdistill_plugin.commands.axolotl_config import axolotl_config
 from mixdistill_plugin.commands.doctor import doctor
 from mixdistill_plugin.commands.eval import eval_command
