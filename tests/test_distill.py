@@ -19,17 +19,24 @@ from mixdistill_plugin.scoring import METRICS
 SMALL = ["TRAIN_LIMIT=12", "QUESTIONS=3", "K=2", "MAX_GEN_TOKS=24", "AXOLOTL_SET=max_steps=2 micro_batch_size=2"]
 
 
-def make_distill(run: Path, data: Path, *variables: str) -> subprocess.CompletedProcess:
-    venv = Path(sys.executable).parent.parent
-    env = dict(os.environ, MIXDISTILL_DATA_DIR=str(data))
-    return subprocess.run(["make", "-C", str(REPO), "distill", f"VENV={venv}", f"RUN={run}", *SMALL, *variables],
-                          capture_output=True, text=True, env=env, timeout=1800)
+VENV = Path(sys.executable).parent.parent
+
+
+def make(*args: str, cwd: Path = REPO, timeout: int = 1800) -> subprocess.CompletedProcess:
+    """`make` on this environment (-o: never reinstall it), with no data folder set: the shipped data."""
+    env = {k: v for k, v in os.environ.items() if k != "MIXDISTILL_DATA_DIR"}
+    return subprocess.run(["make", "-o", f"{VENV}/.installed", f"VENV={VENV}", *args], cwd=cwd,
+                          capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def make_distill(run: Path, *variables: str) -> subprocess.CompletedProcess:
+    return make("distill", f"RUN={run}", *SMALL, *variables)
 
 
 @pytest.fixture(scope="module")
-def distilled_run(smollm2, data, tmp_path_factory):
+def distilled_run(smollm2, tmp_path_factory):
     run = tmp_path_factory.mktemp("distill") / "run"
-    proc = make_distill(run, data)
+    proc = make_distill(run)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     return run, proc.stdout
 
@@ -75,21 +82,44 @@ def test_report_numbers_equal_mixdistill_score(distilled_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_finished_pipeline_is_not_redone(distilled_run, data):
+def test_a_finished_pipeline_is_not_redone(distilled_run):
     run, _ = distilled_run
-    again = make_distill(run, data)
+    again = make_distill(run)
     assert again.returncode == 0
     assert "axolotl train" not in again.stdout and "mixdistill generate" not in again.stdout
     assert "eval" not in "".join(line for line in again.stdout.splitlines() if line.startswith(".venv"))
 
 
+@pytest.mark.slow
+def test_make_distill_twice_gives_identical_results(distilled_run, tmp_path):
+    """Training (Axolotl's seed, data order) and sampling (lm-eval's seed) are seeded: a second run in
+    another folder trains the same adapter and samples the same paths, so it reports the same numbers."""
+    first, _ = distilled_run
+    second = tmp_path / first.name
+    proc = make_distill(second)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    adapter = Path("student", "adapter_model.safetensors")
+    assert (first / adapter).read_bytes() == (second / adapter).read_bytes()
+    for student in ("base", "distilled"):
+        def paths(run: Path) -> list:
+            (samples,) = (run / "eval" / student).glob("*/samples_svamp_mixed_*.jsonl")
+            return sorted((s["doc"]["id"], s["doc"]["kind"], s["resps"]) for s in rows(samples))
+
+        assert paths(first) == paths(second)
+
+    def tables(run: Path) -> list[str]:
+        return [line for line in (run / "report.md").read_text().splitlines() if line.startswith("|")]
+
+    assert tables(first) == tables(second)
+
+
 @pytest.fixture(scope="module")
-def recipe_runs(distilled_run, data, tmp_path_factory):
+def recipe_runs(distilled_run, tmp_path_factory):
     """Two more recipes on the same teacher data (gold, deterministic), at the same small scale."""
     runs = {"mixed": distilled_run[0]}
     for recipe in ("step_by_step", "socratic"):
         run = tmp_path_factory.mktemp(recipe) / recipe
-        proc = make_distill(run, data, f"RECIPE={recipe}", "MAX_STEPS=2")
+        proc = make_distill(run, f"RECIPE={recipe}", "MAX_STEPS=2")
         assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
         runs[recipe] = run
     return runs
@@ -153,6 +183,26 @@ def test_report_of_two_runs_side_by_side(tmp_path):
                                        "--vote", "plain"])
     assert result.exit_code == 0, result.output
     half, full = "50.0 [9.5, 90.5]", "100.0 [34.2, 100.0]"  # with their 95% Wilson intervals
-    assert f"| a | distilled | svamp_mixed | 2 | 1 | {half} | {full} | {half} | {full} | {half} |" in result.output
-    assert f"| b | distilled | svamp_mixed | 2 | 1 | {half} | {full} | {half} | {full} | {half} |" in result.output
+    # one path of each kind: CoT, PoT and the mixed vote of the two (no per-kind maj@k columns at k = 1)
+    assert "| run | student | task | questions | k | CoT | PoT | Mixed maj@k |" in result.output
+    assert f"| a | distilled | svamp_mixed | 2 | 1 | {half} | {full} | {half} |" in result.output
+    assert f"| b | distilled | svamp_mixed | 2 | 1 | {half} | {full} | {half} |" in result.output
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(10800)
+def test_make_distill_at_its_defaults_in_a_fresh_clone(tmp_path):
+    """`make distill` as the README gives it, in a clone with nothing beside it, offline: the data ships
+    in the package, the student is exported from the installed wheel (10 minutes on 2 idle cores, over an
+    hour when they are shared)."""
+    clone = tmp_path / "mixdistill"
+    subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mixdistill"]
+    proc = make("distill", cwd=clone, timeout=10700)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    report = (clone / "runs" / "mixed" / "report.md").read_text()
+    assert "| gold | 800 | cot | 800 | 100.0 |" in report  # all 800 SVAMP train questions, from the package
+    for student in ("base", "distilled"):
+        assert f"| mixed | {student} | svamp_mixed | 30 | 4 |" in report
+    assert (clone / "runs" / "mixed" / "student" / "adapter_model.safetensors").is_file()

@@ -16,6 +16,10 @@ Weights are applied in the training loss, per token by the kind of its record, n
 duplicating rows. When every weight is 1.0 the plugin changes nothing in training: its collator
 wrapper only drops the kind codes the formatter adds to each row.
 
+The plugin seeds Python, NumPy and torch with the config's ``seed`` before the model loads, so the
+LoRA weights start the same in every run (Axolotl itself seeds only when it builds the trainer,
+after the adapter is made).
+
 Before anything loads, the plugin checks that the machine has the model and the GPU the config asks
 for, and otherwise exits with what is missing and what to do (:mod:`.preflight`).
 """
@@ -42,6 +46,12 @@ class MixDistillPlugin(BasePlugin):
 
             check_in_process(cfg, training=True)
         return None  # Axolotl loads the datasets itself
+
+    def pre_model_load(self, cfg) -> None:
+        if cfg.get("seed") is not None:
+            from transformers import set_seed
+
+            set_seed(cfg.seed)
 
     def get_input_args(self) -> str:
         return "mixdistill_plugin.axolotl_plugin.args.MixDistillArgs"
