@@ -166,7 +166,7 @@ def test_filter_and_aggregation_on_hand_computed_cases(tmp_path):
         "pot_acc": 1 / 3,    # disagree
         "cot_maj": 1 / 3,    # tie (5 first); disagree votes 12
         "pot_maj": 1 / 3,    # tie votes 6; disagree 10
-        "mixed_maj": 2 / 3,  # tie: 5 gets 2 (cot, pot) vs 6 gets 2, 5 came first; disagree: 10 x3 vs 12 x2
+        "mixed_maj": 1 / 3,  # tie: 5 and 6 get 2 each, PoT's 6 came first (pot_first); disagree: 10 x3 vs 12 x2
     })
     assert [p["outcome"] for p in filtered[3]] == ["error", "timeout"]
     assert filtered[5][2] == {"answer": None, "outcome": "no_answer", "detail": ""}

@@ -24,7 +24,7 @@ ROWS = [
     {"id": "b", "answer": "1,080", "cot": ["I am not sure."], "pot": ["ans = 1 / 0"]},
     # only PoT paths: CoT counts as wrong for this item
     {"id": 3, "answer": 0.75, "pot": ["def solution():\n    return 3 / 4"]},
-    # CoT and PoT disagree 2-2: the tie goes to the CoT answer (it came first)
+    # CoT and PoT disagree 2-2: the default vote (pot_first) gives the tie to the PoT answer, plain to the CoT one
     {"id": 4, "answer": 5, "cot": ["The answer is 5.", "#### 5"], "pot": ["ans = 6", "ans = 6.0"]},
 ]
 
@@ -70,8 +70,10 @@ def test_json_figures_on_known_answers(tmp_path):
         "pot_acc": 25.0,   # item 3
         "cot_maj": 50.0,   # 1 (tie 18/17 -> 18, first), 4
         "pot_maj": 50.0,   # 1, 3
-        "mixed_maj": 75.0,  # 1, 3, 4
+        "mixed_maj": 50.0,  # 1, 3 (4: the 2-2 tie goes to PoT's 6)
     }
+    plain = CliRunner().invoke(main, ["score", str(preds), "--json", "--vote", "plain"])
+    assert json.loads(plain.stdout)["mixed_maj"] == 75.0  # 1, 3, 4: the tie goes to CoT's 5
 
 
 def test_details_file(tmp_path):
@@ -84,7 +86,7 @@ def test_details_file(tmp_path):
     assert lines[1]["pot"][0] == {"status": "error", "answer": None, "detail": "ZeroDivisionError", "output": ""}
     assert lines[1]["cot"] == [{"answer": None, "shown": "[no answer]"}]
     assert lines[0]["votes"]["mixed"] == {"answer": 18, "votes": 3, "valid": 5, "agreement": 0.6}
-    assert lines[3]["correct"] == {"cot_acc": True, "pot_acc": False, "cot_maj": True, "pot_maj": False, "mixed_maj": True}
+    assert lines[3]["correct"] == {"cot_acc": True, "pot_acc": False, "cot_maj": True, "pot_maj": False, "mixed_maj": False}
 
 
 def test_missing_kind_reports_none(tmp_path):
@@ -98,7 +100,7 @@ def test_table_output(tmp_path):
     preds = write(tmp_path / "p.jsonl", ROWS)
     result = CliRunner().invoke(main, ["score", str(preds)])
     assert "4 items" in result.stdout
-    assert "mixed_maj   75.00" in result.stdout
+    assert "mixed_maj   50.00" in result.stdout
 
 
 DEEP = b"[" * 100_000  # Python's json raises RecursionError long before the end
@@ -319,7 +321,7 @@ def test_details_that_cannot_be_written_leave_the_scores_printed(tmp_path):
     (tmp_path / "file").write_text("")
     result = score(preds, "--json", "--details", tmp_path / "file" / "d.jsonl")
     assert result.exit_code == 1
-    assert json.loads(result.stdout)["mixed_maj"] == 75.0
+    assert json.loads(result.stdout)["mixed_maj"] == 50.0
     assert "d.jsonl: cannot write the details" in result.stderr and "Traceback" not in result.output
 
 
@@ -379,7 +381,7 @@ def test_subprocess_run_imports_no_heavy_stack(tmp_path):
     ) % str(preds)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "HEAVY []" in out
-    assert json.loads(out.splitlines()[0])["mixed_maj"] == 75.0
+    assert json.loads(out.splitlines()[0])["mixed_maj"] == 50.0
 
     exe = [sys.executable, "-m", "mixdistill_plugin.cli"]
     assert "score" in subprocess.run(exe + ["--help"], capture_output=True, text=True, check=True).stdout
