@@ -31,7 +31,7 @@ from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, write_atomic, write_jsonl_atomic
 from mixdistill_plugin.prompts import get_kind
-from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records
+from mixdistill_plugin.records import Completion, Question, TrainRecord, load_appended, load_records
 from mixdistill_plugin.scoring import read_answers
 from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher
 
@@ -102,15 +102,8 @@ def read_questions(path: Path) -> list[Question]:
 
 def read_raw(path: Path) -> tuple[list[Completion], bool]:
     """The completions in ``raw.jsonl``, cutting off a torn last line (``True`` if there was one)."""
-    if not path.exists():
-        return [], False
-    data = path.read_bytes()
-    torn = bool(data) and not data.endswith(b"\n")
-    if torn:
-        with path.open("r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
     hint = "The file is damaged at this line: remove the line and run again (that sample will be asked again)"
-    return load_records(path, Completion, hint)[0], torn
+    return load_appended(path, Completion, hint)
 
 
 def plan(questions: Sequence[Question], samples: dict[str, int], done: Sequence[Completion]) -> list[Request]:

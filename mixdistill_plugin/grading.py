@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mixdistill_plugin.answers import answers_equal, format_answer
 from mixdistill_plugin.jsonl import InputError, json_type, numbered_lines, parse_line
-from mixdistill_plugin.records import load_records
+from mixdistill_plugin.records import load_appended
 from mixdistill_plugin.teachers import Reply, Sampling
 
 LOW, HIGH = 2, 4
@@ -332,15 +332,8 @@ def stats_path(out: Path) -> Path:
 
 def read_grades(path: Path) -> tuple[list[Grade], bool]:
     """The lines of a grades file, cutting off a torn last line (``True`` if there was one)."""
-    if not path.exists():
-        return [], False
-    data = path.read_bytes()
-    torn = bool(data) and not data.endswith(b"\n")
-    if torn:
-        with path.open("r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
     hint = "The file is damaged at this line: remove the line and run mixdistill grade again (it is graded again)"
-    return load_records(path, Grade, hint)[0], torn
+    return load_appended(path, Grade, hint)
 
 
 def current(grades: Sequence[Grade]) -> list[Grade]:
