@@ -154,6 +154,23 @@ def test_grade_teacher_folder_then_filter_by_grade(tmp_path):
     assert "filters" not in json.loads((teacher / "stats.json").read_text())
 
 
+def test_generate_after_a_grade_filter_says_the_filter_must_be_applied_again(tmp_path):
+    teacher = teacher_folder(tmp_path, QUESTIONS[:1])
+    with OpenAIServer(Script(reply_to=judge_reply)) as server:
+        assert grade(teacher, server).exit_code == 0
+    assert CliRunner().invoke(main, ["filter", str(teacher), "--min-grade", "5"]).exit_code == 0
+    assert len(rows(teacher / "train.jsonl")) == 1
+    with OpenAIServer(Script()) as server:  # nothing left to ask: the run only rebuilds its outputs
+        again = CliRunner().invoke(main, ["generate", "--no-progress", "--dataset", str(tmp_path / "problems.jsonl"),
+                                          "--teacher", "openai", "--model", "m", "--base-url", server.base_url,
+                                          "--cot-samples", "2", "--pot-samples", "2", "--out", str(teacher)])
+        assert again.exit_code == 0, again.output
+        assert not server.requests
+    assert len(rows(teacher / "train.jsonl")) == 3  # every right rationale again
+    assert "held only rationales graded at least 5" in again.stderr
+    assert f"mixdistill filter {teacher} --min-grade 5 --grades {teacher / 'grades.jsonl'}" in again.stderr
+
+
 def test_response_format_falls_back_and_failed_requests_are_asked_again(tmp_path):
     teacher = teacher_folder(tmp_path, QUESTIONS[:1])
     script = Script(reply_to=judge_reply, response_formats=("json_object",),

@@ -146,15 +146,30 @@ def _run(questions, backend, config, files, tolerance, timeout, max_per_question
     executor = Executor(timeout=timeout)
     if any(get_kind(kind).reader == "execute" for kind in config.samples):
         executor.start()
+    graded = _grade_filter(files)
     with executor:
         stats, failure, interrupted = _ask(questions, backend, config, files, tolerance, max_per_question,
                                            progress, started, executor)
     _summary(stats, files)
+    if graded:
+        click.echo(f"note: {files.train} held only rationales graded at least {graded['min_grade']}; it is rebuilt "
+                   f"from correctness alone. Grade the new completions (mixdistill grade {files.out} ...), then "
+                   f"mixdistill filter {files.out} --min-grade {graded['min_grade']} --grades {graded['grades']}",
+                   err=True)
     if interrupted:
         raise interrupted
     if failure:
         raise click.ClickException(f"{failure}\nEverything received so far is kept in {files.out}; "
                                    "run the same command again to resume.")
+
+
+def _grade_filter(files) -> dict | None:
+    """The grade filter ``mixdistill filter --min-grade`` last applied to the folder's ``train.jsonl``."""
+    try:
+        filters = json.loads(files.stats.read_text()).get("filters")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return filters if isinstance(filters, dict) and "min_grade" in filters else None
 
 
 def _ask(questions, backend, config, files, tolerance, max_per_question, progress, started, executor):
