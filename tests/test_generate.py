@@ -445,7 +445,7 @@ def test_random_faults_and_sigkills_lose_and_duplicate_nothing(tmp_path):
 def test_sigint_exits_130_keeps_everything_and_resumes(tmp_path):
     questions = [(f"Question number {i}: what is {i} plus {i}?", 2 * i) for i in range(40)]
     script, _ = script_for(questions)
-    script.latency = 0.05
+    script.latency = 0.2  # 80 requests, 8 at a time: about 2 s in all, so the interrupt lands mid-run
     data = questions_file(tmp_path, questions)
     out = tmp_path / "run"
     with OpenAIServer(script) as server:
