@@ -4,6 +4,8 @@ imports neither, and no two modules that import each other."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from conftest import REPO
@@ -85,3 +87,14 @@ def test_earlier_configs_dataset_type_still_loads_the_formatter(smollm2):
     for path in ("mixdistill_plugin.formatter", "mixdistill_plugin.axolotl_plugin.formatter"):
         strategy = load(path, AutoTokenizer.from_pretrained(smollm2), config, {"path": "train.jsonl"})
         assert isinstance(strategy, MixDistillStrategy), path
+
+
+def test_configs_plugin_name_loads_through_axolotl_and_the_preflight_imports_without_it():
+    from axolotl.integrations.base import BasePlugin, load_plugin
+
+    plugin = load_plugin("mixdistill_plugin.axolotl_plugin.MixDistillPlugin")  # as the configs name it
+    assert isinstance(plugin, BasePlugin)
+    assert plugin.get_input_args() == "mixdistill_plugin.axolotl_plugin.args.MixDistillArgs"
+    probe = ("import sys, mixdistill_plugin.axolotl_plugin.preflight, mixdistill_plugin.axolotl_plugin.args; "
+             "print(sorted(m for m in ('axolotl', 'torch', 'transformers') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
