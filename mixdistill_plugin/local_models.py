@@ -12,7 +12,9 @@ with ``<|im_end|>``; the export sets the tokenizer's EOS and padding to ``<|im_e
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -27,7 +29,8 @@ def gguf_path() -> Path:
 
 
 def export_smollm2(dest: Path) -> Path:
-    """Write the model and tokenizer to ``dest`` (once; an existing export is kept)."""
+    """Write the model and tokenizer to ``dest`` (once; an existing export is kept). Processes that
+    export at the same time each write a folder of their own; the first rename wins."""
     if (dest / "config.json").exists():
         return dest
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -37,10 +40,16 @@ def export_smollm2(dest: Path) -> Path:
     model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
     end_of_turn = tokenizer.convert_ids_to_tokens(model.config.eos_token_id)
     tokenizer.eos_token = tokenizer.pad_token = end_of_turn
-    partial = dest.with_name(dest.name + ".partial")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f"{dest.name}.partial-", dir=dest.parent))
     model.save_pretrained(partial)
     tokenizer.save_pretrained(partial)
-    partial.rename(dest)
+    try:
+        partial.rename(dest)
+    except OSError:  # another process's export got there first
+        shutil.rmtree(partial)
+        if not (dest / "config.json").exists():
+            raise
     return dest
 
 
