@@ -86,42 +86,13 @@ SCHEMA = {
 RUBRIC_ID = hashlib.sha256((RUBRIC + json.dumps(SCHEMA, sort_keys=True)).encode()).hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class Rationale:
-    """One rationale to grade, with what is known of it: its answer and whether that is right.
+class Graded(BaseModel):
+    """What identifies a graded rationale, and whether its answer is right.
 
     ``file``: where it comes from, relative to the graded folder (``raw.jsonl``, or a samples
     file); ``source``: ``teacher``, or the folder of the samples file (the student);
     ``sample``: the completion's sample number, or the path's index among the document's paths.
     """
-
-    file: str
-    source: str
-    task: str
-    id: str
-    kind: str
-    sample: int
-    question: str
-    text: str
-    answer: float | None
-    correct: bool
-
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.file, self.id, self.kind, self.sample)
-
-
-@dataclass(frozen=True)
-class GradeRequest:
-    """A request of the judge: one rationale, one sample."""
-
-    rationale: Rationale
-    samples: tuple[int, ...] = (0,)
-
-
-class Grade(BaseModel):
-    """One line of ``grades.jsonl``: a rationale's grade (``status: graded``), or an ``unreadable``
-    reply (kept in ``reply``), or a failed request (``request_error``, asked again on resume)."""
 
     model_config = ConfigDict(defer_build=True)
 
@@ -133,6 +104,33 @@ class Grade(BaseModel):
     sample: int
     answer: float | None
     correct: bool
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        return (self.file, self.id, self.kind, self.sample)
+
+
+class Rationale(Graded):
+    """One rationale to grade: its question and text beside what identifies it."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    question: str
+    text: str
+
+
+@dataclass(frozen=True)
+class GradeRequest:
+    """A request of the judge: one rationale, one sample."""
+
+    rationale: Rationale
+    samples: tuple[int, ...] = (0,)
+
+
+class Grade(Graded):
+    """One line of ``grades.jsonl``: a rationale's grade (``status: graded``), or an ``unreadable``
+    reply (kept in ``reply``), or a failed request (``request_error``, asked again on resume)."""
+
     judge: str
     rubric: str
     status: str
@@ -144,10 +142,6 @@ class Grade(BaseModel):
     reply: str = ""
     error: str | None = None
     latency: float = 0.0
-
-    @property
-    def key(self) -> tuple[str, str, str, int]:
-        return (self.file, self.id, self.kind, self.sample)
 
 
 def judge_messages(rationale: Rationale) -> list[dict[str, str]]:
@@ -214,9 +208,8 @@ def _grade_of(found: dict) -> dict | None:
 def grade_of_reply(reply: Reply, judge: str) -> Grade:
     """The :class:`Grade` line for a judge's reply to one rationale."""
     rationale: Rationale = reply.request.rationale
-    base = dict(file=rationale.file, source=rationale.source, task=rationale.task, id=rationale.id,
-                kind=rationale.kind, sample=rationale.sample, answer=rationale.answer, correct=rationale.correct,
-                judge=judge, rubric=RUBRIC_ID, latency=round(reply.latency, 4))
+    base = rationale.model_dump(include=set(Graded.model_fields)) | dict(
+        judge=judge, rubric=RUBRIC_ID, latency=round(reply.latency, 4))
     if reply.error or not reply.texts:
         return Grade(**base, status=REQUEST_ERROR, error=reply.error or "no reply")
     found = read_grade(reply.texts[0])
@@ -269,8 +262,9 @@ def _teacher_rationales(folder: Path, limit: int | None) -> list[Rationale]:
     completions = [c for c in latest(read_raw(folder / "raw.jsonl")[0])
                    if c.outcome != ASKED_AGAIN and c.kind in KINDS and c.id in wanted]
     completions.sort(key=lambda c: (wanted[c.id], c.kind, c.sample))
-    return [Rationale("raw.jsonl", "teacher", "", c.id, c.kind, c.sample, questions[c.id].question, c.text, c.answer,
-                      c.correct) for c in completions]
+    return [Rationale(file="raw.jsonl", source="teacher", task="", id=c.id, kind=c.kind, sample=c.sample,
+                      question=questions[c.id].question, text=c.text, answer=c.answer, correct=c.correct)
+            for c in completions]
 
 
 def _student_rationales(path: Path, file: str, source: str, task: str, paths: int,
@@ -285,8 +279,9 @@ def _student_rationales(path: Path, file: str, source: str, task: str, paths: in
             continue
         gold = float(doc["answer"])
         for i, (text, answer) in enumerate(list(zip(texts, answers))[:paths]):
-            found.append(Rationale(file, source, task, doc["id"], doc["kind"], i, doc["question"], text, answer,
-                                   answers_equal(answer, gold)))
+            found.append(Rationale(file=file, source=source, task=task, id=doc["id"], kind=doc["kind"], sample=i,
+                                   question=doc["question"], text=text, answer=answer,
+                                   correct=answers_equal(answer, gold)))
     return found
 
 
