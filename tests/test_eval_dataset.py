@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from conftest import rows
 from mixdistill_plugin.cli import main
-from mixdistill_plugin.harness.adapter import FILE_HINT, load_docs
 
 HELD_OUT = [  # a held-out set in a user's own layout
     {"problem": "Tom has 3 apples and buys 4 more. How many apples does he have?", "solution": "7"},
@@ -37,6 +36,8 @@ def env() -> dict:
 
 
 def test_file_tasks_read_the_users_file_with_the_field_options(tmp_path):
+    from mixdistill_plugin.harness.adapter import FILE_HINT, load_docs
+
     held_out = write_csv(tmp_path / "held_out.csv", HELD_OUT)
     docs = load_docs(file=str(held_out), question_field="problem", answer_field="solution", kinds=["cot", "pot"],
                      metrics=["mixed_maj"], pretrained="model-args-arrive-too")["test"]
