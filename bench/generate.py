@@ -8,8 +8,7 @@ file of ``requests`` questions (one CoT sample each, progress bar on), at each r
 wall time, and the rate its ``stats.json`` reports (requests while asking, from the first request
 sent to the last reply; its start-up, imports included, is reported beside it). Both against the
 ideal concurrency / latency, and against the same command at concurrency 1, measured in the same
-run. The start-up is a fixed cost (importing the openai SDK is most of it), so the whole command
-comes nearer the ideal as the run grows.
+run. The start-up is a fixed cost, so the whole command comes nearer the ideal as the run grows.
 Then 4 samples per question from a server that honours ``n`` (one request per question) and from
 one that ignores it (llama.cpp, Ollama: the command falls back to one request per sample).
 """
