@@ -36,9 +36,9 @@ test: install
 	$(PY) -m pytest
 
 # The tier to run while editing: everything but the tests marked slow (real trainings, lm-eval and
-# server runs, the hostile corpus); `make test` runs them all.
+# server runs, the hostile corpus), a test file per core; `make test` runs them all, one at a time.
 test-fast: install
-	$(PY) -m pytest -m "not slow" --durations=5
+	$(PY) -m pytest -m "not slow" -n auto --dist loadfile --durations=5
 
 bench: install
 	$(PIP) install --quiet -e ".[bench]"

@@ -4,8 +4,6 @@ imports neither, and no two modules that import each other."""
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 from conftest import REPO
@@ -74,27 +72,3 @@ def test_no_two_modules_import_each_other():
     mutual = sorted((a, b) for a, names in graph.items() for b in names
                     if a < b and b in graph and a in graph[b])
     assert not mutual, f"modules that import each other: {mutual}"
-
-
-def test_earlier_configs_dataset_type_still_loads_the_formatter(smollm2):
-    from axolotl.prompt_strategies import load
-    from axolotl.utils.dict import DictDefault
-    from transformers import AutoTokenizer
-
-    from mixdistill_plugin.axolotl_plugin.formatter import MixDistillStrategy
-
-    config = DictDefault({"sequence_len": 512, "train_on_inputs": False})
-    for path in ("mixdistill_plugin.formatter", "mixdistill_plugin.axolotl_plugin.formatter"):
-        strategy = load(path, AutoTokenizer.from_pretrained(smollm2), config, {"path": "train.jsonl"})
-        assert isinstance(strategy, MixDistillStrategy), path
-
-
-def test_configs_plugin_name_loads_through_axolotl_and_the_preflight_imports_without_it():
-    from axolotl.integrations.base import BasePlugin, load_plugin
-
-    plugin = load_plugin("mixdistill_plugin.axolotl_plugin.MixDistillPlugin")  # as the configs name it
-    assert isinstance(plugin, BasePlugin)
-    assert plugin.get_input_args() == "mixdistill_plugin.axolotl_plugin.args.MixDistillArgs"
-    probe = ("import sys, mixdistill_plugin.axolotl_plugin.preflight, mixdistill_plugin.axolotl_plugin.args; "
-             "print(sorted(m for m in ('axolotl', 'torch', 'transformers') if m in sys.modules))")
-    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"

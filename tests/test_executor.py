@@ -258,6 +258,7 @@ def test_every_svamp_equation_scores_against_its_answer(data, executor):
     assert len(problems) == 1000
 
 
+@pytest.mark.slow  # over 4,000 sandboxed programs
 def test_gsm8k_calculator_annotations_reproduce_their_values(data, executor):
     annotations = []
     for line in (data / "gsm8k" / "test.jsonl").read_text().splitlines():
