@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -394,12 +395,15 @@ def _generate(data: Path, base_url: str, out: Path, *extra: str) -> subprocess.P
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def _wait_for_lines(raw: Path, count: int, proc: subprocess.Popen) -> None:
+def _wait_until(done: Callable[[], bool], proc: subprocess.Popen) -> None:
+    """Poll ``done`` while ``proc`` runs, for up to 60 s."""
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        if raw.exists() and raw.read_bytes().count(b"\n") >= count:
-            return
+    while time.monotonic() < deadline and proc.poll() is None and not done():
         time.sleep(0.01)
+
+
+def _wait_for_lines(raw: Path, count: int, proc: subprocess.Popen) -> None:
+    _wait_until(lambda: raw.exists() and raw.read_bytes().count(b"\n") >= count, proc)
 
 
 @pytest.mark.slow
@@ -450,9 +454,8 @@ def test_sigint_exits_130_keeps_everything_and_resumes(tmp_path):
     out = tmp_path / "run"
     with OpenAIServer(script) as server:
         proc = _generate(data, server.base_url, out, "--timeout", "0.2")
-        deadline = time.monotonic() + 60
-        while len(server.log) < 16 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)  # counted where requests arrive, not where the client's batches are written
+        # counted where requests arrive, not where the client's batches are written
+        _wait_until(lambda: len(server.log) >= 16, proc)
         assert proc.poll() is None and len(server.log) < 80, "the run ended before the interrupt could land"
         os.kill(proc.pid, signal.SIGINT)
         output = proc.communicate(timeout=60)[0].decode()

@@ -312,7 +312,8 @@ class OpenAITeacher(OpenAIChat):
 
 
 def describe_connection_error(exc: BaseException, timeout: float) -> tuple[str, bool]:
-    """What went wrong, in words, from the innermost cause (aiohttp wraps the socket's error); and whether nothing was listening (the connection was refused or never made)."""
+    """What went wrong, in words, from the innermost cause (aiohttp wraps the socket's error); and
+    whether nothing was listening (the connection was refused or never made)."""
     chain = []
     while exc is not None and exc not in chain:
         chain.append(exc)
