@@ -52,12 +52,20 @@ clean:
 # ---------------------------------------------------------------------------------------------
 # make distill: teacher data -> student training -> evaluation (base and distilled) -> report.
 # The default runs offline on 2 CPU cores; every part is a variable (see README, "make distill").
-# RECIPE: mixed (Mixed Distillation), cot, pot, step_by_step (Distilling step-by-step) or socratic
-# (Socratic CoT); every recipe trains on the same teacher data (mixdistill_plugin/recipes.py).
+# RECIPE: mixed (Mixed Distillation), cot, pot, direct (the labels alone), step_by_step (Distilling
+# step-by-step) or socratic (Socratic CoT); every recipe trains on the same teacher data
+# (mixdistill_plugin/recipes.py). DATASET: a dataset of `mixdistill tasks` (svamp, gsm8k, cqa, esnli,
+# strategyqa; anli from the hub); a recipe that does not apply to it (PoT on labels) stops at once.
 RECIPE ?= mixed
 # QUESTIONS=all evaluates the whole test split (SVAMP 200, GSM8K 1319): the full-size profile, in runs/<recipe>-full.
-RUN ?= runs/$(RECIPE)$(if $(filter all,$(QUESTIONS)),-full)
 DATASET ?= svamp
+# A run's folder: runs/<recipe>, then -<dataset> beside SVAMP, then -full for the whole test split.
+ON_DATASET := $(if $(filter-out svamp,$(DATASET)),-$(DATASET))
+RUN ?= runs/$(RECIPE)$(ON_DATASET)$(if $(filter all,$(QUESTIONS)),-full)
+# The teacher's split: the dataset's default training split (e-SNLI: validation, the shipped one).
+ifndef SPLIT
+SPLIT := $(if $(wildcard $(MIXDISTILL)),$(shell $(MIXDISTILL) tasks $(DATASET) --train-split))
+endif
 TEACHER ?= gold
 TEACHER_MODEL ?=
 BASE_URL ?=
@@ -84,7 +92,7 @@ RECIPES ?= mixed cot pot step_by_step socratic
 
 CHAT_EVAL := $(if $(shell grep -s "^mixdistill_prompt_format: *chat" $(AXOLOTL_CONFIG)),--apply_chat_template,)
 LOCAL_STUDENT := $(filter models/%,$(STUDENT))
-TEACHER_ARGS := --dataset $(DATASET) --split train --teacher $(TEACHER) $(if $(TEACHER_MODEL),--model $(TEACHER_MODEL)) \
+TEACHER_ARGS := --dataset $(DATASET) --split $(SPLIT) --teacher $(TEACHER) $(if $(TEACHER_MODEL),--model $(TEACHER_MODEL)) \
 	$(if $(BASE_URL),--base-url $(BASE_URL)) --cot-samples $(COT_SAMPLES) --pot-samples $(POT_SAMPLES) \
 	--socratic-samples $(SOCRATIC_SAMPLES) $(if $(TRAIN_LIMIT),--limit $(TRAIN_LIMIT))
 EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) $(if $(filter all,$(QUESTIONS)),,--questions $(QUESTIONS)) \
@@ -106,6 +114,7 @@ distill: $(RUN)/report.md
 	@cat $(RUN)/report.md
 
 $(RUN)/settings/teacher: FORCE
+	@$(MIXDISTILL) recipes $(RECIPE) --dataset $(DATASET) > /dev/null
 	$(call settings,$(TEACHER_ARGS))
 $(RUN)/settings/train: FORCE
 	$(call settings,$(AXOLOTL_CONFIG) $(RECIPE) $(STUDENT) $(AXOLOTL_SET)$(if $(SEED), seed=$(SEED)))
@@ -140,7 +149,7 @@ $(RUN)/eval/distilled/.done: $(RUN)/settings/eval $(RUN)/student/.done
 $(RUN)/report.md: $(RUN)/eval/base/.done $(RUN)/eval/distilled/.done $(RUN)/teacher/train.jsonl
 	$(MIXDISTILL) report $(RUN) > /dev/null
 
-# make compare: every recipe of RECIPES (each in runs/<recipe>), then one report of them all.
+# make compare: every recipe of RECIPES (each in runs/<recipe>[-<dataset>]), then one report of them all.
 compare:
-	@for recipe in $(RECIPES); do $(MAKE) --no-print-directory distill RECIPE=$$recipe RUN=runs/$$recipe || exit 1; done
-	$(MIXDISTILL) report $(foreach r,$(RECIPES),runs/$(r)) --out runs/compare
+	@for recipe in $(RECIPES); do $(MAKE) --no-print-directory distill RECIPE=$$recipe RUN=runs/$$recipe$(ON_DATASET) || exit 1; done
+	$(MIXDISTILL) report $(foreach r,$(RECIPES),runs/$(r)$(ON_DATASET)) --out runs/compare$(ON_DATASET)

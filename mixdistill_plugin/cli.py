@@ -17,6 +17,7 @@ from mixdistill_plugin.commands.report import report
 from mixdistill_plugin.commands.score import score
 from mixdistill_plugin.commands.socratic import socratic
 from mixdistill_plugin.commands.solve import solve
+from mixdistill_plugin.commands.tasks import tasks
 from mixdistill_plugin.containment import WEAK_ENV, SandboxUnavailable
 
 
@@ -48,8 +49,10 @@ def main(allow_weak_sandbox: bool) -> None:
       mixdistill socratic ...      run and score a Socratic CoT student (decomposer + solver)
       mixdistill solve FILE ...    answer new questions: CoT and PoT in rounds until they agree
       mixdistill doctor            the program sandbox's layers on this machine
+      mixdistill tasks             the datasets (SVAMP, GSM8K, CommonsenseQA, e-SNLI, ANLI, StrategyQA)
 
-    `make distill` runs the whole method end to end; RECIPE=cot|pot|step_by_step|socratic the others.
+    `make distill` runs the whole method end to end; RECIPE=cot|pot|direct|step_by_step|socratic the
+    others, DATASET=cqa|esnli|strategyqa|gsm8k other datasets.
     """
     if allow_weak_sandbox:
         os.environ[WEAK_ENV] = "1"
@@ -62,6 +65,7 @@ main.add_command(axolotl_config)
 main.add_command(eval_command)
 main.add_command(report)
 main.add_command(recipes)
+main.add_command(tasks)
 main.add_command(score)
 main.add_command(socratic)
 main.add_command(solve)

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, write_atomic, write_jsonl_atomic
-from mixdistill_plugin.prompts import get_kind
+from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, wording
 from mixdistill_plugin.records import Completion, Question, TrainRecord, load_appended, load_records
 from mixdistill_plugin.scoring import read_answers
 from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher
@@ -68,10 +68,12 @@ class RunFiles:
         self.stats = self.out / "stats.json"
 
 
-def prompts_fingerprint(kinds: Sequence[str], shots: int) -> str:
-    """A short hash of the prompt registry entries a run uses (instruction, label, exemplars)."""
+def prompts_fingerprint(kinds: Sequence[str], shots: int, styles: Sequence[str] = ()) -> str:
+    """A short hash of the prompt registry entries a run uses (instruction, label, exemplars, and the
+    wording of each style other than the kinds' own)."""
     fields = ("name", "instruction", "label", "lead", "reader", "exemplars", "stop")
     parts = [repr([getattr(get_kind(k), f) for f in fields]) for k in sorted(kinds)] + [str(shots)]
+    parts += [repr(wording(k, style)) for style in sorted(set(styles) - {DEFAULT_STYLE}) for k in sorted(kinds)]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -126,8 +128,9 @@ def completions_of(replies: Sequence[Reply], teacher: str, executor: Executor, t
     found: dict[int, list] = {}
     for kind in dict.fromkeys(r.request.kind for r in replies):
         mine = [i for i, r in enumerate(replies) if r.request.kind == kind]
-        texts = [t for i in mine for t in replies[i].texts[: len(replies[i].request.samples)]]
-        answers = iter(read_answers(kind, texts, executor) if texts else [])
+        asked = [(t, replies[i].request.question.spec) for i in mine for t in replies[i].texts[: len(replies[i].request.samples)]]
+        texts, specs = [t for t, _ in asked], [spec for _, spec in asked]
+        answers = iter(read_answers(kind, texts, executor, specs) if texts else [])
         for i in mine:
             found[i] = [next(answers) for _ in replies[i].texts[: len(replies[i].request.samples)]]
     lines = []
@@ -185,7 +188,8 @@ def build_train(questions: Sequence[Question], completions: Sequence[Completion]
         kept[(c.id, c.kind)].append(c)
     return [
         TrainRecord(id=c.id, question=by_id[c.id].question, answer=by_id[c.id].answer, kind=c.kind,
-                    rationale=c.text.strip(), teacher=c.teacher, source=by_id[c.id].source, sample=c.sample)
+                    rationale=c.text.strip(), teacher=c.teacher, source=by_id[c.id].source, sample=c.sample,
+                    style=by_id[c.id].style)
         for group in kept.values() for c in group
     ]
 
@@ -308,12 +312,13 @@ def recheck(files: RunFiles, executor: Executor, tolerance: float) -> tuple[RunC
     if not files.raw.exists() or not files.questions.exists():
         raise InputError(files.out, None, None, "no raw.jsonl/questions.jsonl here; run `mixdistill generate --out` first")
     config = RunConfig.model_validate_json(files.config.read_text())
-    gold = {q.id: q.answer for q in read_questions(files.questions)}
+    asked = {q.id: q for q in read_questions(files.questions)}
     completions, _ = read_raw(files.raw)
     rechecked = [c for c in completions if c.outcome == REQUEST_ERROR]  # still missing, still asked again
     for kind in config.samples:
-        mine = [c for c in completions if c.kind == kind and c.outcome != REQUEST_ERROR and c.id in gold]
-        for c, (answer, outcome, detail) in zip(mine, read_answers(kind, [c.text for c in mine], executor)):
-            correct = answers_equal(answer, gold[c.id], tolerance)
+        mine = [c for c in completions if c.kind == kind and c.outcome != REQUEST_ERROR and c.id in asked]
+        read = read_answers(kind, [c.text for c in mine], executor, [asked[c.id].spec for c in mine])
+        for c, (answer, outcome, detail) in zip(mine, read):
+            correct = answers_equal(answer, asked[c.id].answer, tolerance)
             rechecked.append(c.model_copy(update=dict(answer=answer, outcome=outcome, detail=detail, correct=correct)))
     return config, rechecked

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mixdistill_plugin.answers import answers_equal, format_answer
 from mixdistill_plugin.jsonl import InputError, json_type, numbered_lines, parse_line
+from mixdistill_plugin.prompts import DEFAULT_STYLE, get_style
 from mixdistill_plugin.records import load_appended
 from mixdistill_plugin.teachers import Reply, Sampling
 
@@ -49,7 +50,7 @@ KINDS = {
 }
 
 RUBRIC = """\
-You check worked solutions to math word problems. Grade the reasoning, not only the final answer:
+You check worked solutions to {problems}. Grade the reasoning, not only the final answer:
 a right answer reached by wrong steps is a poor solution. You are not told the expected answer.
 
 Check three things:
@@ -67,9 +68,14 @@ Then score the solution from 1 to 5:
 1: wrong, unrelated or no reasoning.
 
 Reply with one JSON object and nothing else:
-{"steps_correct": true or false, "answer_follows": true or false,
+{{"steps_correct": true or false, "answer_follows": true or false,
  "irrelevant_or_missing": "what is irrelevant or missing, or an empty string",
- "reasons": "one or two sentences", "score": 1 to 5}"""
+ "reasons": "one or two sentences", "score": 1 to 5}}"""
+
+def rubric(style: str = DEFAULT_STYLE) -> str:
+    """:data:`RUBRIC` for the problems of a prompt style (``math word problems``, ``multiple-choice questions``...)."""
+    return RUBRIC.format(problems=get_style(style).problem + "s")
+
 
 SCHEMA = {
     "type": "object",
@@ -83,7 +89,7 @@ SCHEMA = {
     "required": ["steps_correct", "answer_follows", "irrelevant_or_missing", "reasons", "score"],
     "additionalProperties": False,
 }
-RUBRIC_ID = hashlib.sha256((RUBRIC + json.dumps(SCHEMA, sort_keys=True)).encode()).hexdigest()[:16]
+RUBRIC_ID = hashlib.sha256((rubric() + json.dumps(SCHEMA, sort_keys=True)).encode()).hexdigest()[:16]
 
 
 class Graded(BaseModel):
@@ -102,7 +108,7 @@ class Graded(BaseModel):
     id: str
     kind: str
     sample: int
-    answer: float | None
+    answer: float | str | None
     correct: bool
 
     @property
@@ -117,6 +123,7 @@ class Rationale(Graded):
 
     question: str
     text: str
+    style: str = DEFAULT_STYLE
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ def judge_messages(rationale: Rationale) -> list[dict[str, str]]:
         text += f"\n\n(When run, the program's answer is: {ran}.)"
     user = (f"Problem:\n{rationale.question.strip()}\n\nSolution ({KINDS[rationale.kind]}):\n{text}\n\n"
             "Grade this solution. Reply with the JSON object only.")
-    return [{"role": "system", "content": RUBRIC}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": rubric(rationale.style)}, {"role": "user", "content": user}]
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
@@ -263,7 +270,8 @@ def _teacher_rationales(folder: Path, limit: int | None) -> list[Rationale]:
                    if c.outcome != ASKED_AGAIN and c.kind in KINDS and c.id in wanted]
     completions.sort(key=lambda c: (wanted[c.id], c.kind, c.sample))
     return [Rationale(file="raw.jsonl", source="teacher", task="", id=c.id, kind=c.kind, sample=c.sample,
-                      question=questions[c.id].question, text=c.text, answer=c.answer, correct=c.correct)
+                      question=questions[c.id].question, text=c.text, answer=c.answer, correct=c.correct,
+                      style=questions[c.id].style)
             for c in completions]
 
 
@@ -277,11 +285,11 @@ def _student_rationales(path: Path, file: str, source: str, task: str, paths: in
             questions.append(doc["id"])
         if (limit and len(questions) > limit) or doc["kind"] not in KINDS:
             continue
-        gold = float(doc["answer"])
+        gold = doc["answer"] if isinstance(doc["answer"], str) else float(doc["answer"])
         for i, (text, answer) in enumerate(list(zip(texts, answers))[:paths]):
             found.append(Rationale(file=file, source=source, task=task, id=doc["id"], kind=doc["kind"], sample=i,
                                    question=doc["question"], text=text, answer=answer,
-                                   correct=answers_equal(answer, gold)))
+                                   correct=answers_equal(answer, gold), style=doc.get("style", DEFAULT_STYLE)))
     return found
 
 
@@ -298,8 +306,8 @@ def _sample(path: Path, number: int, row: object) -> tuple[dict, list[str], list
     for name in ("id", "question", "kind", "answer"):
         if name not in doc:
             raise bad(f"doc.{name}", "missing")
-    if not isinstance(doc["answer"], (int, float)) or isinstance(doc["answer"], bool):
-        raise bad("doc.answer", f"expected a number, got {json_type(doc['answer'])}")
+    if not isinstance(doc["answer"], (int, float, str)) or isinstance(doc["answer"], bool):
+        raise bad("doc.answer", f"expected a number or a label, got {json_type(doc['answer'])}")
     resps, filtered = row.get("resps"), row.get("filtered_resps")
     if not (isinstance(resps, list) and resps and isinstance(resps[0], list)
             and all(isinstance(t, str) for t in resps[0])):
@@ -313,7 +321,7 @@ def _sample(path: Path, number: int, row: object) -> tuple[dict, list[str], list
             answer = value["answer"]
         except (ValueError, SyntaxError, TypeError, KeyError):
             raise bad(f"filtered_resps.0.{i}", "expected {'answer': ..., 'outcome': ...}") from None
-        answers.append(None if answer is None else float(answer))
+        answers.append(None if answer is None else answer if isinstance(answer, str) else float(answer))
     return dict(doc, id=str(doc["id"]), question=str(doc["question"]), kind=str(doc["kind"])), resps[0], answers
 
 

@@ -30,12 +30,19 @@ sub-question) and ``solve`` (a sub-question's answer) from ``socratic`` records.
 
 New kinds are added with :func:`register` (and removed with :func:`unregister`); callers only ever
 name a kind.
+
+**Styles.** A kind's own ``instruction`` and ``exemplars`` are its wording for the ``math`` style
+(arithmetic word problems). Other tasks speak of their own domain: a :class:`Style` (registered with
+:func:`register_style`) names the problem in words (for the grading rubric) and gives each kind that
+applies to it its own instruction and exemplars. A kind applies to a style exactly when the style
+words it (:func:`style_kinds`): PoT has no wording for the label styles, so it cannot be asked there.
+Every rendering function takes the ``style`` of the question's task.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Sequence
 
 Reader = Literal["extract", "execute", "socratic", "none"]
 Target = Literal["rationale", "answer", "next_question", "step_answer"]
@@ -68,7 +75,27 @@ class PromptKind:
         return self.source or self.name
 
 
+@dataclass(frozen=True)
+class Wording:
+    """A kind's instruction and few-shot exemplars in one style."""
+
+    instruction: str
+    exemplars: tuple[Exemplar, ...]
+
+
+@dataclass(frozen=True)
+class Style:
+    """How the prompts of a family of tasks speak: ``problem`` names what is solved (``math word
+    problem``), ``wordings`` the instruction and exemplars of each kind that applies."""
+
+    name: str
+    problem: str
+    wordings: dict[str, Wording]
+
+
+DEFAULT_STYLE = "math"  # the kinds' own instruction and exemplars
 _REGISTRY: dict[str, PromptKind] = {}
+_STYLES: dict[str, Style] = {}
 
 
 def register(kind: PromptKind) -> PromptKind:
@@ -95,6 +122,47 @@ def unregister(name: str) -> None:
     del _REGISTRY[name]
 
 
+def register_style(style: Style) -> Style:
+    """Add ``style`` (its name must be new; every kind it words must be registered)."""
+    if style.name in _STYLES:
+        raise ValueError(f"prompt style {style.name!r} is already registered")
+    for kind in style.wordings:
+        get_kind(kind)
+    _STYLES[style.name] = style
+    return style
+
+
+def unregister_style(name: str) -> None:
+    get_style(name)
+    del _STYLES[name]
+
+
+def get_style(name: str) -> Style:
+    """The registered style called ``name``; a ``KeyError`` that lists the known styles otherwise."""
+    try:
+        return _STYLES[name]
+    except KeyError:
+        raise KeyError(f"unknown prompt style {name!r}; known styles: {', '.join(sorted(_STYLES))}") from None
+
+
+def style_kinds(style: str) -> list[str]:
+    """The kinds that apply to ``style``, in registry order (every kind applies to :data:`DEFAULT_STYLE`)."""
+    worded = get_style(style).wordings
+    return [name for name in _REGISTRY if name in worded or style == DEFAULT_STYLE]
+
+
+def wording(kind: str, style: str = "math") -> Wording:
+    """``kind``'s instruction and exemplars in ``style``; a ``KeyError`` when the kind does not apply."""
+    spec = get_kind(kind)
+    if style == DEFAULT_STYLE:
+        return Wording(spec.instruction, spec.exemplars)
+    worded = get_style(style).wordings
+    if kind not in worded:
+        raise KeyError(f"prompt kind {kind!r} does not apply to {get_style(style).problem}s (style {style!r}); "
+                       f"kinds that do: {', '.join(style_kinds(style))}")
+    return worded[kind]
+
+
 def kind_names() -> list[str]:
     return sorted(_REGISTRY)
 
@@ -108,13 +176,14 @@ def _question_block(kind: PromptKind, question: str) -> str:
     return f"Question: {question.strip()}\n{kind.label}"
 
 
-def prompt_text(kind: str, question: str, *, shots: int = 0) -> str:
-    """The plain prompt for ``question``: instruction, ``shots`` exemplars, then the question."""
-    spec = get_kind(kind)
-    if shots > len(spec.exemplars):
-        raise ValueError(f"kind {kind!r} has {len(spec.exemplars)} exemplars, {shots} requested")
-    blocks = [spec.instruction]
-    for ex in spec.exemplars[:shots]:
+def prompt_text(kind: str, question: str, *, style: str = "math", shots: int = 0) -> str:
+    """The plain prompt for ``question``: instruction, ``shots`` exemplars, then the question, worded in
+    ``style`` (the question's task's)."""
+    spec, words = get_kind(kind), wording(kind, style)
+    if shots > len(words.exemplars):
+        raise ValueError(f"kind {kind!r} has {len(words.exemplars)} exemplars in style {style!r}, {shots} requested")
+    blocks = [words.instruction]
+    for ex in words.exemplars[:shots]:
         blocks.append(_question_block(spec, ex.question) + completion_text(kind, ex.rationale))
     blocks.append(_question_block(spec, question))
     return "\n\n".join(blocks)
@@ -125,14 +194,13 @@ def completion_text(kind: str, rationale: str) -> str:
     return get_kind(kind).lead + rationale.strip()
 
 
-def chat_messages(kind: str, question: str, *, shots: int = 0) -> list[dict[str, str]]:
+def chat_messages(kind: str, question: str, *, style: str = "math", shots: int = 0) -> list[dict[str, str]]:
     """The chat form of :func:`prompt_text`: exemplars as user/assistant turns, then the question."""
-    spec = get_kind(kind)
     messages: list[dict[str, str]] = []
-    for ex in spec.exemplars[:shots]:
-        messages.append({"role": "user", "content": prompt_text(kind, ex.question)})
+    for ex in wording(kind, style).exemplars[:shots]:
+        messages.append({"role": "user", "content": prompt_text(kind, ex.question, style=style)})
         messages.append({"role": "assistant", "content": ex.rationale.strip()})
-    messages.append({"role": "user", "content": prompt_text(kind, question)})
+    messages.append({"role": "user", "content": prompt_text(kind, question, style=style)})
     return messages
 
 
@@ -315,4 +383,104 @@ SOLVE = register(
         source="socratic",
         target="step_answer",
     )
+)
+
+# The kinds' own wording: every kind applies to it.
+MATH = register_style(Style(DEFAULT_STYLE, "math word problem", {}))
+
+
+def with_choices(question: str, choices: Sequence[str]) -> str:
+    """A multiple-choice question as every prompt shows it: the question, then ``(a) ...`` per choice."""
+    lines = [question.strip(), "Answer Choices:"]
+    lines += [f"({letter}) {choice.strip()}" for letter, choice in zip("abcdefghijklmnopqrstuvwxyz", choices)]
+    return "\n".join(lines)
+
+
+def premise_and_hypothesis(premise: str, hypothesis: str) -> str:
+    """A natural-language-inference pair as every prompt shows it."""
+    return f"Premise: {premise.strip()}\nHypothesis: {hypothesis.strip()}"
+
+
+def _label_style(name: str, problem: str, cot: str, predict: str, explain: str,
+                 solved: Sequence[tuple[str, str, str]]) -> Style:
+    """A style for label answers: ``cot``/``predict``/``explain`` instructions and ``(question, rationale,
+    label)`` exemplars (the rationale for ``cot`` and ``explain``, the label for ``predict``)."""
+    reasoned = tuple(Exemplar(q, r) for q, r, _ in solved)
+    return register_style(Style(name, problem, {
+        "cot": Wording(cot, reasoned),
+        "predict": Wording(predict, tuple(Exemplar(q, label) for q, _, label in solved)),
+        "explain": Wording(explain, reasoned),
+    }))
+
+
+_CHOICE_ENDING = 'then finish with the sentence "So the answer is (x) choice." naming the letter and the text of the right choice.'
+CHOICE = _label_style(
+    "choice", "multiple-choice question",
+    "Answer the multiple-choice question. Reason step by step in plain words, " + _CHOICE_ENDING,
+    "predict: Answer the multiple-choice question with the text of the right answer choice only.",
+    "explain: Explain step by step which answer choice fits the question, " + _CHOICE_ENDING,
+    (
+        (with_choices("Where would you keep a carton of milk so that it stays cold?",
+                      ["cupboard", "refrigerator", "mailbox", "oven", "bookshelf"]),
+         "Milk goes bad when it is warm, so it needs a cold place. Of the choices, only a refrigerator keeps "
+         "food cold. So the answer is (b) refrigerator.", "refrigerator"),
+        (with_choices("After running a long race, how is a person most likely to feel?",
+                      ["tired", "frozen", "invisible", "taller", "musical"]),
+         "A long race uses up much of the body's energy, and that leaves a person weary. Of the choices, "
+         "tired names that feeling. So the answer is (a) tired.", "tired"),
+        (with_choices("What do people usually use to cut a sheet of paper?",
+                      ["spoon", "pillow", "bucket", "scissors", "sponge"]),
+         "Cutting needs a sharp edge. A spoon, a pillow, a bucket and a sponge have none, while scissors have "
+         "two blades made for cutting. So the answer is (d) scissors.", "scissors"),
+        (with_choices("If you want to find out what happened in the world today, what could you read?",
+                      ["dictionary", "recipe", "map", "calendar", "newspaper"]),
+         "The events of the day are reported in the news. Of the choices, only a newspaper reports them. "
+         "So the answer is (e) newspaper.", "newspaper"),
+    ),
+)
+
+_NLI_ENDING = 'then finish with the sentence "The answer is L." where L is entailment, neutral or contradiction.'
+NLI = _label_style(
+    "nli", "premise and hypothesis pair",
+    "Decide whether the premise entails the hypothesis, contradicts it, or neither. Reason briefly in "
+    "plain words, " + _NLI_ENDING,
+    "predict: Decide whether the premise entails the hypothesis, contradicts it, or neither, in one word: "
+    "entailment, neutral or contradiction.",
+    "explain: Explain whether the premise entails the hypothesis, contradicts it, or neither, " + _NLI_ENDING,
+    (
+        (premise_and_hypothesis("A man in a yellow jacket rides a bicycle down a busy street.",
+                                "A person is outdoors on a bike."),
+         "Riding a bicycle down a street means being outdoors on a bike, and a man is a person. "
+         "The answer is entailment.", "entailment"),
+        (premise_and_hypothesis("Two children are building a sandcastle on the beach.",
+                                "The children are sitting in a classroom."),
+         "The children cannot be on a beach and in a classroom at the same time. "
+         "The answer is contradiction.", "contradiction"),
+        (premise_and_hypothesis("A woman is reading a book on a park bench.",
+                                "The woman is waiting for a friend."),
+         "Reading on a bench does not say whether she is waiting for anyone. The answer is neutral.", "neutral"),
+        (premise_and_hypothesis("A cook is slicing onions in a restaurant kitchen.", "Someone is preparing food."),
+         "Slicing onions in a kitchen is preparing food, and a cook is someone. The answer is entailment.",
+         "entailment"),
+    ),
+)
+
+_YES_NO_ENDING = 'then finish with the sentence "So the answer is yes." or "So the answer is no."'
+YES_NO = _label_style(
+    "yes_no", "yes/no question",
+    "Answer the yes/no question. Reason step by step with the facts you know, " + _YES_NO_ENDING,
+    "predict: Answer the yes/no question with yes or no only.",
+    "explain: Explain step by step, with the facts you know, how to answer the yes/no question, " + _YES_NO_ENDING,
+    (
+        ("Could a goldfish live for a week in a pot of boiling water?",
+         "Goldfish live in cool water, and boiling water kills a fish within moments. So the answer is no.", "no"),
+        ("Is a week longer than five days?",
+         "A week has seven days, and seven is more than five. So the answer is yes.", "yes"),
+        ("Can a person walk from London to New York?",
+         "London and New York lie on opposite sides of the Atlantic Ocean, which cannot be crossed on foot. "
+         "So the answer is no.", "no"),
+        ("Does ice float on liquid water?",
+         "Water expands when it freezes, so ice is less dense than liquid water and floats on it. "
+         "So the answer is yes.", "yes"),
+    ),
 )

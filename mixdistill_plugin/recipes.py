@@ -9,18 +9,21 @@ evaluation, and the lm-eval task that evaluates them (``mixdistill recipes`` pri
 | --- | --- | --- | --- |
 | ``mixed`` | ``cot`` + ``pot`` | per token | ``*_mixed`` (CoT, PoT, pooled maj@k) |
 | ``cot`` / ``pot`` | one kind | per token | ``*_cot`` / ``*_pot`` |
+| ``direct`` | ``predict`` from CoT records' answers | per token | ``*_direct`` |
 | ``step_by_step`` | ``predict`` + ``explain`` from CoT | ``0.5 * label + 0.5 * rationale`` | ``*_direct`` |
 | ``socratic`` | ``decompose`` + ``solve`` from Socratic | per token | ``mixdistill socratic`` |
 
-The kinds of the ``mixed`` recipe are the two the mixed vote pools (:data:`scoring.MIXED`).
+The kinds of the ``mixed`` recipe are the two the mixed vote pools (:data:`scoring.MIXED`). ``direct``
+is standard fine-tuning on the labels alone, Distilling step-by-step's baseline. A recipe applies to a
+dataset when every kind it trains and evaluates applies to the dataset's prompt style
+(:meth:`Recipe.check`): PoT recipes apply to numeric answers only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# lm-eval task names start with the dataset's prefix; lm-eval ships gsm8k_* tasks of its own.
-TASK_PREFIXES = {"svamp": "svamp", "gsm8k": "gsm8k_md", "file": "file_md"}
+from mixdistill_plugin.tasks import FILE, FILE_PREFIX, get_task
 
 
 @dataclass(frozen=True)
@@ -40,17 +43,31 @@ class Recipe:
                 "mixdistill_loss_weights": dict(self.loss_weights) or {k: 1.0 for k in self.kinds},
                 "mixdistill_loss_normalization": self.normalization}
 
+    def check(self, dataset: str) -> None:
+        """A ``ValueError`` that says why, when this recipe cannot apply to ``dataset`` (a registered name;
+        ``file``: any file, checked when it is read)."""
+        if dataset == FILE:
+            return
+        task = get_task(dataset)
+        missing = [kind for kind in (*self.kinds, *self.evaluates) if kind not in task.kinds]
+        if missing:
+            raise ValueError(f"this recipe does not apply to {task.title} ({task.problem}s): its student learns or "
+                             f"answers with {', '.join(dict.fromkeys(missing))}, which {task.title}'s questions do not "
+                             f"take; kinds that apply there: {', '.join(task.kinds)}")
+
     def task_name(self, dataset: str) -> str:
-        """The lm-eval task that evaluates this recipe on ``dataset`` (empty: none, see ``task``)."""
-        if dataset not in TASK_PREFIXES:
-            raise ValueError(f"no lm-eval tasks for dataset {dataset!r}; known: {', '.join(TASK_PREFIXES)}")
-        return f"{TASK_PREFIXES[dataset]}_{self.task}" if self.task else ""
+        """The lm-eval task that evaluates this recipe on ``dataset`` (empty: none, see ``task``); a
+        ``KeyError`` for an unknown dataset, a ``ValueError`` where the recipe does not apply."""
+        self.check(dataset)
+        prefix = FILE_PREFIX if dataset == FILE else get_task(dataset).prefix
+        return f"{prefix}_{self.task}" if self.task else ""
 
 
 RECIPES = {
     "mixed": Recipe(("cot", "pot"), ("cot", "pot"), "mixed"),
     "cot": Recipe(("cot",), ("cot",), "cot"),
     "pot": Recipe(("pot",), ("pot",), "pot"),
+    "direct": Recipe(("predict",), ("predict",), "direct"),
     "step_by_step": Recipe(("predict", "explain"), ("predict",), "direct", {"predict": 0.5, "explain": 0.5}, "kind"),
     "socratic": Recipe(("decompose", "solve"), ("socratic",)),
 }

@@ -6,12 +6,12 @@ import functools
 import math
 from numbers import Number
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, create_model,
+                      field_validator, model_validator)
 
-from mixdistill_plugin.answers import parse_number
+from mixdistill_plugin.answers import Answer, AnswerType, parse_number
 from mixdistill_plugin.jsonl import InputError, json_type, lone_surrogate, numbered_lines, parse_line
 from mixdistill_plugin.prompts import scored_kinds
 
@@ -87,14 +87,66 @@ def _text(value: object) -> object:
 Texts = Annotated[list[Annotated[str, BeforeValidator(_text)]], BeforeValidator(_texts)]
 
 
+def _label_set(value: object) -> object:
+    """A question's choices: a list of at least two different strings (``null``: none)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"expected a list of strings, got {json_type(value)}")
+    return [_unicode(v) for v in value]
+
+
+Choices = Annotated[list[str], BeforeValidator(_label_set)]
+
+
+def gold_answer(value: object, choices: list[str]) -> Answer:
+    """A gold answer: one of ``choices`` where there are some (a label), a JSON boolean (yes/no), else a
+    number; a ``ValueError`` says what is wrong."""
+    if choices:
+        return AnswerType.of("choice", choices).gold(value)
+    if isinstance(value, bool):
+        return AnswerType.of("yes_no").gold(value)
+    if isinstance(value, str) and value.strip() and parse_number(value) is None:
+        raise ValueError(f"{_shown(value)} is not a number; a label answer needs its label set: give the line "
+                         'a "choices" list (or pass --choices)')
+    return _gold_number(value)
+
+
+def answer_type_of(answer: Answer, choices: list[str]) -> AnswerType:
+    """How answers to a question with gold ``answer`` and ``choices`` are read (see :func:`gold_answer`)."""
+    if isinstance(answer, float):
+        return AnswerType()
+    return AnswerType.of("choice", choices) if choices else AnswerType.of("yes_no")
+
+
 class _Prediction(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str | int
-    answer: float
+    choices: Choices = Field(default_factory=list)
+    answer: float | str
 
     _id = field_validator("id", mode="before")(_prediction_id)
-    _gold = field_validator("answer", mode="before")(_gold_number)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_choices(cls, row: object, info: ValidationInfo) -> object:
+        """Label lines (a gold answer that is a string and not a number) without their own ``choices`` take
+        the command's (``--choices``)."""
+        given = (info.context or {}).get("choices")
+        label = isinstance(row, dict) and isinstance(row.get("answer"), str) and parse_number(row["answer"]) is None
+        if given and label and not row.get("choices"):
+            return {**row, "choices": given}
+        return row
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _gold(cls, value: object, info: ValidationInfo) -> object:
+        return gold_answer(value, info.data.get("choices") or [])
+
+    @property
+    def answer_type(self) -> AnswerType:
+        return answer_type_of(self.answer, self.choices)
 
     @model_validator(mode="before")
     @classmethod
@@ -136,21 +188,38 @@ _BUILT_WHEN_USED = ConfigDict(defer_build=True)  # validators are built at first
 class Question(BaseModel):
     """A problem with its gold answer, as every command sees it.
 
-    ``annotation`` is the dataset's own worked solution where it has one (SVAMP ``Equation``,
-    GSM8K solution text), ``decomposition`` its Socratic one (GSM8K's ``socratic`` configuration);
-    the ``gold`` teacher turns them into rationales.
+    ``answer`` is a number, or a label among ``choices`` (:mod:`mixdistill_plugin.answers`);
+    ``answer_type`` says how model text is read for it (:attr:`spec`), ``style`` which wording and
+    exemplars its prompts use (:mod:`mixdistill_plugin.prompts`). ``annotation`` is the dataset's own
+    worked solution or human explanation where it has one (SVAMP ``Equation``, GSM8K solution text,
+    CoS-E, e-SNLI, StrategyQA facts), ``decomposition`` its Socratic one (GSM8K's ``socratic``
+    configuration, StrategyQA's sub-questions); the ``gold`` teacher turns them into rationales.
     """
 
     model_config = _BUILT_WHEN_USED
 
     id: str
     question: str = Field(min_length=1)
-    answer: float
+    answer_type: Literal["number", "choice", "label", "yes_no"] = "number"
+    choices: list[str] = Field(default_factory=list)
+    answer: float | str
     source: str
+    style: str = "math"
     annotation: str | None = None
     decomposition: str | None = None
 
-    _gold = field_validator("answer", mode="before")(_gold_number)
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _gold(cls, value: object, info: ValidationInfo) -> object:
+        kind = info.data.get("answer_type", "number")
+        if kind == "number":
+            return _gold_number(value)
+        return AnswerType.of(kind, info.data.get("choices") or ()).gold(value)
+
+    @property
+    def spec(self) -> AnswerType:
+        """How model text is read for this question."""
+        return AnswerType.of(self.answer_type, self.choices)
 
 
 class Completion(BaseModel):
@@ -168,7 +237,7 @@ class Completion(BaseModel):
     kind: str
     sample: int
     text: str
-    answer: float | None
+    answer: float | str | None
     outcome: str
     detail: str = ""
     correct: bool
@@ -186,23 +255,26 @@ class TrainRecord(BaseModel):
 
     id: str
     question: str
-    answer: float
+    answer: float | str
     kind: str
     rationale: str
     teacher: str
     source: str = ""
     sample: int = 0
+    style: str = "math"
 
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def validate_row(path: str | Path, number: int, row: object, model: type[Model], hint: str = "") -> Model:
-    """``row`` (line ``number`` of ``path``) as ``model``; ``InputError`` names the line and field."""
+def validate_row(path: str | Path, number: int, row: object, model: type[Model], hint: str = "",
+                 context: dict | None = None) -> Model:
+    """``row`` (line ``number`` of ``path``) as ``model`` (validated with ``context``); ``InputError``
+    names the line and field."""
     if not isinstance(row, dict):
         raise InputError(path, number, None, f"expected a JSON object, got {json_type(row)}", hint)
     try:
-        return model.model_validate(row)
+        return model.model_validate(row, context=context)
     except RecursionError:
         raise InputError(path, number, None, "nested too deeply to read", hint) from None
     except ValidationError as exc:
@@ -213,7 +285,8 @@ def validate_row(path: str | Path, number: int, row: object, model: type[Model],
 
 
 def load_records(
-    path: str | Path, model: type[Model], hint: str = "", *, skip_invalid: bool = False, unique: str | None = None
+    path: str | Path, model: type[Model], hint: str = "", *, skip_invalid: bool = False, unique: str | None = None,
+    context: dict | None = None,
 ) -> tuple[list[Model], list[InputError]]:
     """Every line of ``path`` as ``model``, and the errors of the lines skipped.
 
@@ -223,7 +296,7 @@ def load_records(
     records, errors, seen = [], [], {}
     for number, line in numbered_lines(path):
         try:
-            record = validate_row(path, number, parse_line(path, number, line, hint), model, hint)
+            record = validate_row(path, number, parse_line(path, number, line, hint), model, hint, context)
             if unique is not None:
                 _check_unique(path, number, unique, getattr(record, unique), seen, hint)
             records.append(record)

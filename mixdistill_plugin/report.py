@@ -126,7 +126,12 @@ class Evaluation:
         return {qid: (q["gold"], list(q["paths"].get(kind, []))) for qid, q in self.questions.items()}
 
 
-def _answer(logged) -> float | None:
+def _gold(value: object) -> float | str:
+    """A logged document's gold answer: a label as it is, a number as a float."""
+    return value if isinstance(value, str) else float(value)
+
+
+def _answer(logged) -> float | str | None:
     value = logged if isinstance(logged, dict) else ast.literal_eval(logged)
     return value["answer"]
 
@@ -144,7 +149,7 @@ def load_evaluations(run: Path, vote: str | None = None) -> list[Evaluation]:
     evaluations = []
     for (student, task), (_, path) in sorted(latest.items()):
         samples = [parse_line(path, number, line) for number, line in numbered_lines(path)]
-        items = [(s["doc"]["id"], s["doc"]["kind"], float(s["doc"]["answer"]),
+        items = [(s["doc"]["id"], s["doc"]["kind"], _gold(s["doc"]["answer"]),
                   [_answer(p) for p in s["filtered_resps"][0]]) for s in samples]
         evaluations.append(Evaluation(run.name, student, task, paths_by_question(items), vote))
     return evaluations

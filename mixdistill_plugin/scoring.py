@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from mixdistill_plugin.answers import DEFAULT_TOLERANCE, answers_equal, extract_answer
+from mixdistill_plugin.answers import DEFAULT_TOLERANCE, NUMBER, Answer, AnswerType, answers_equal
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.prompts import get_kind, scored_kinds
 from mixdistill_plugin.recipes import RECIPES
@@ -49,27 +49,30 @@ def all_metrics() -> list[str]:
 METRICS = tuple(metrics_of(MIXED))
 
 
-def read_answers(kind: str, texts: Sequence[str], executor: Executor) -> list[tuple[float | None, str, str]]:
-    """``(answer, outcome, detail)`` for each text of ``kind``: extracted, executed, or the last step's."""
+def read_answers(kind: str, texts: Sequence[str], executor: Executor,
+                 specs: AnswerType | Sequence[AnswerType] = NUMBER) -> list[tuple[Answer | None, str, str]]:
+    """``(answer, outcome, detail)`` for each text of ``kind``: extracted (by its question's answer type,
+    ``specs``: one for all texts or one per text), executed, or the last step's."""
     reader = get_kind(kind).reader
     if reader == "execute":
         return [(o.answer, o.status, o.detail) for o in executor.run(list(texts))]
     if reader == "none":
         raise ValueError(f"prompt kind {kind!r} has no answer to read")
-    read = extract_answer if reader == "extract" else final_answer
-    return [(a, "answer" if a is not None else "no_answer", "") for a in map(read, texts)]
+    types = [specs] * len(texts) if isinstance(specs, AnswerType) else list(specs)
+    read = [spec.read(text) if reader == "extract" else final_answer(text) for spec, text in zip(types, texts)]
+    return [(a, "answer" if a is not None else "no_answer", "") for a in read]
 
 
 @dataclass(frozen=True)
 class ItemScore:
     """One question: its gold answer, the answers of its paths per kind, and how the mixed vote is taken."""
 
-    gold: float
-    answers: Mapping[str, tuple[float | None, ...]]
+    gold: Answer
+    answers: Mapping[str, tuple[Answer | None, ...]]
     tolerance: float = DEFAULT_TOLERANCE
     method: str | VoteMethod = DEFAULT_VOTE
 
-    def paths(self, kind: str) -> tuple[float | None, ...]:
+    def paths(self, kind: str) -> tuple[Answer | None, ...]:
         """The answers of ``kind``'s paths; ``mixed``: those of each kind of :data:`MIXED` in turn."""
         if kind == "mixed":
             return tuple(a for k in MIXED for a in self.answers.get(k, ()))
@@ -101,14 +104,14 @@ def split_metric(metric: str) -> tuple[str, str]:
     return kind, how
 
 
-def score_answers(gold: float, answers: Mapping[str, Sequence[float | None]],
+def score_answers(gold: Answer, answers: Mapping[str, Sequence[Answer | None]],
                   tolerance: float = DEFAULT_TOLERANCE, vote: str | VoteMethod | None = None) -> ItemScore:
     """Score one question from the answers of its paths per kind (``None``: no answer); ``vote``: the
     mixed vote's method (default :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`)."""
     return ItemScore(gold, {kind: tuple(paths) for kind, paths in answers.items()}, tolerance, parse_vote(vote))
 
 
-def paths_by_question(items: Iterable[tuple[str, str, float, Iterable[float | None]]]) -> dict[str, dict]:
+def paths_by_question(items: Iterable[tuple[str, str, Answer, Iterable[Answer | None]]]) -> dict[str, dict]:
     """Regroup per-document answers ``(id, kind, gold, answers)`` into ``{id: {"gold", "paths": {kind: [...]}}}``."""
     questions: dict[str, dict] = {}
     for qid, kind, gold, answers in items:

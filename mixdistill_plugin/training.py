@@ -25,6 +25,7 @@ class Example:
     kind: str
     question: str
     target: str
+    style: str = "math"
 
 
 def trained_kinds(record_kind: str, kinds: Sequence[str] | None) -> list[str]:
@@ -40,9 +41,9 @@ def examples(record: TrainRecord, kinds: Sequence[str] | None = None) -> list[Ex
     for kind in trained_kinds(record.kind, kinds):
         target = get_kind(kind).target
         if target == "rationale":
-            out.append(Example(kind, record.question, record.rationale))
+            out.append(Example(kind, record.question, record.rationale, record.style))
         elif target == "answer":
-            out.append(Example(kind, record.question, format_answer(record.answer)))
+            out.append(Example(kind, record.question, format_answer(record.answer), record.style))
         else:
             steps = parse_steps(record.rationale)
             if steps is None:

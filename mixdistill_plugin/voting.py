@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from mixdistill_plugin.answers import DEFAULT_TOLERANCE, answers_equal
+from mixdistill_plugin.answers import DEFAULT_TOLERANCE, Answer, answers_equal
 
 MIXED_VOTES = ("plain", "pot_first", "weighted", "hybrid")
 DEFAULT_VOTE = "pot_first"  # chosen on measured runs: docs/results.md
@@ -39,7 +39,7 @@ DEFAULT_WEIGHTS = {"cot": 1.0, "pot": 1.5}
 class Vote:
     """The winning ``answer`` (``None`` when no path had one), its ``votes``, and the ``valid`` votes cast."""
 
-    answer: float | None
+    answer: Answer | None
     votes: int
     valid: int
 
@@ -49,7 +49,7 @@ class Vote:
         return self.votes / self.valid if self.valid else 0.0
 
 
-def majority_vote(answers: Iterable[float | None], tolerance: float = DEFAULT_TOLERANCE,
+def majority_vote(answers: Iterable[Answer | None], tolerance: float = DEFAULT_TOLERANCE,
                   weights: Iterable[float] | None = None) -> Vote:
     """The majority of ``answers``; ``weights`` (one per answer, default 1) make it a weighted vote."""
     groups: list[list] = []  # [first answer, count, summed weight]
@@ -112,7 +112,7 @@ def parse_vote(spec: str | VoteMethod | None) -> VoteMethod:
     return VoteMethod(name, **weights)
 
 
-def mixed_vote(cot: Sequence[float | None], pot: Sequence[float | None], method: str | VoteMethod | None = None,
+def mixed_vote(cot: Sequence[Answer | None], pot: Sequence[Answer | None], method: str | VoteMethod | None = None,
                tolerance: float = DEFAULT_TOLERANCE) -> Vote:
     """The mixed vote over a question's CoT and PoT path answers, by ``method`` (default :data:`DEFAULT_VOTE`)."""
     how = parse_vote(method)
@@ -127,8 +127,8 @@ def mixed_vote(cot: Sequence[float | None], pot: Sequence[float | None], method:
     return by_pot if by_pot.answer is not None else majority_vote(cot, tolerance)
 
 
-def settled(cot: Sequence[float | None], pot: Sequence[float | None],
-            tolerance: float = DEFAULT_TOLERANCE) -> float | None:
+def settled(cot: Sequence[Answer | None], pot: Sequence[Answer | None],
+            tolerance: float = DEFAULT_TOLERANCE) -> Answer | None:
     """The answer when the CoT majority and the PoT majority of the paths so far agree; else ``None``."""
     by_cot = majority_vote(cot, tolerance).answer
     by_pot = majority_vote(pot, tolerance).answer
@@ -140,7 +140,7 @@ class Adaptive:
     """An adaptive vote: the ``answer``, the ``rounds`` used (each one CoT and one PoT path), and
     whether the kinds ``agreed`` (``False``: the cap was reached and the mixed vote decided)."""
 
-    answer: float | None
+    answer: Answer | None
     rounds: int
     agreed: bool
 
@@ -149,7 +149,7 @@ class Adaptive:
         return 2 * self.rounds
 
 
-def adaptive_vote(cot: Sequence[float | None], pot: Sequence[float | None], max_rounds: int | None = None,
+def adaptive_vote(cot: Sequence[Answer | None], pot: Sequence[Answer | None], max_rounds: int | None = None,
                   method: str | VoteMethod | None = None, tolerance: float = DEFAULT_TOLERANCE) -> Adaptive:
     """Replay adaptive sampling on paths already sampled: path ``i`` of each kind belongs to round ``i + 1``.
 

@@ -188,7 +188,7 @@ def _losses(output: str) -> list[float]:
 
 @pytest.mark.slow
 def test_train_few_steps_and_loss_weights_change_the_loss(smollm2, data, tmp_path):
-    from mixdistill_plugin.data import load_questions
+    from mixdistill_plugin.tasks import load_questions
     from mixdistill_plugin.teachers.gold import gold_rationale
 
     questions, _ = load_questions("svamp", "train", data_dir=data, limit=12)

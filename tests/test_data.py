@@ -13,7 +13,8 @@ import pytest
 
 from conftest import REPO
 from mixdistill_plugin import data as data_module
-from mixdistill_plugin.data import SHIPPED, DataUnavailable, load_questions
+from mixdistill_plugin.data import SHIPPED, DataUnavailable
+from mixdistill_plugin.tasks import load_questions
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -22,7 +23,7 @@ def test_named_datasets_load_the_shipped_split_offline_from_any_folder(tmp_path)
     """A fresh interpreter in an empty folder, no data folder set, the hub switched off."""
     code = """
 import json, sys
-from mixdistill_plugin.data import load_questions
+from mixdistill_plugin.tasks import load_questions
 out = {}
 for name, split in (("svamp", "train"), ("svamp", "test"), ("gsm8k", "test")):
     questions, _ = load_questions(name, split)

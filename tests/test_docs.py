@@ -18,5 +18,7 @@ def test_the_readme_command_table_lists_every_command():
 
 def test_the_recipe_table_in_the_docs_is_what_mixdistill_recipes_prints():
     docs = (REPO / "docs" / "recipes.md").read_text()
-    (block,) = re.findall(r"```\n\$ mixdistill recipes\n(.*?)```", docs, flags=re.DOTALL)
-    assert block == CliRunner().invoke(main, ["recipes"]).stdout
+    blocks = re.findall(r"```\n\$ mixdistill recipes(.*?)\n(.*?)```", docs, flags=re.DOTALL)
+    assert [args for args, _ in blocks] == ["", " --dataset cqa"]
+    for args, block in blocks:
+        assert block == CliRunner().invoke(main, ["recipes", *args.split()]).stdout

@@ -365,7 +365,7 @@ def test_bad_dataset_rows_are_named_or_skipped(tmp_path):
     skipped = run(["--dataset", str(path), "--teacher", "gold", "--out", str(tmp_path / "o"), "--skip-bad-rows",
                    "--dry-run"] + fields)
     assert skipped.exit_code == 0, skipped.output
-    assert "mine.jsonl:3: field 'a': expected a number, got 'lots'" in skipped.output
+    assert "mine.jsonl:3: field 'a': 'lots' is not a number; a label answer needs its label set" in skipped.output
     assert "(1 questions" in skipped.output
 
 

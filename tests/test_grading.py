@@ -261,7 +261,7 @@ def test_report_shows_the_grade_section(tmp_path):
     ("not json\n", "samples_x_2026-01-01T00-00-00.0.jsonl:1: invalid JSON"),
     ('{"resps": [["a"]]}\n', "samples_x_2026-01-01T00-00-00.0.jsonl:1: field 'doc': missing. expected a line of "
                              "lm-eval's --log_samples"),
-    ('{"doc": {"id": 1, "question": "q", "kind": "cot", "answer": "x"}}\n', "field 'doc.answer': expected a number"),
+    ('{"doc": {"id": 1, "question": "q", "kind": "cot", "answer": true}}\n', "field 'doc.answer': expected a number or a label"),
     ('{"doc": {"id": 1, "question": "q", "kind": "cot", "answer": 1}, "resps": [["a"]], "filtered_resps": [["?"]]}\n',
      "field 'filtered_resps.0.0': expected {'answer': ..., 'outcome': ...}"),
 ])

@@ -89,7 +89,7 @@ def test_the_loop_batches_each_role_and_stops_at_max_steps():
 
 
 def test_gold_socratic_decompositions(data, tmp_path):
-    from mixdistill_plugin.data import load_questions
+    from mixdistill_plugin.tasks import load_questions
     from mixdistill_plugin.teachers.gold import gold_rationale
 
     questions, _ = load_questions("gsm8k", "test", data_dir=data)

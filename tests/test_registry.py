@@ -84,4 +84,4 @@ def test_recipes_name_the_task_that_evaluates_them():
     assert runner.invoke(main, ["recipes", "socratic"]).output == "\n"  # its own loop: mixdistill socratic
     table = runner.invoke(main, ["recipes"]).output.splitlines()
     assert [row.split()[0] for row in table[1:]] == list(RECIPES)
-    assert table[4].split()[-1] == "svamp_direct" and table[5].endswith("mixdistill socratic")
+    assert table[4].split()[-1] == table[5].split()[-1] == "svamp_direct" and table[6].endswith("mixdistill socratic")

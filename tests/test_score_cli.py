@@ -135,7 +135,7 @@ FIX = "Fix the line, or pass --skip-invalid to leave it out"
         (b'{"id": "1", "answer": 3}', "p.jsonl:2: field 'id': duplicate id '1', first on line 1 as 1 (ids compare as text)"),
         # the gold answer: a finite number
         (b'{"id": 2, "cot": ["The answer is 3."]}', "p.jsonl:2: field 'answer': missing"),
-        (b'{"id": 2, "answer": "three"}', "p.jsonl:2: field 'answer': expected a number, got 'three'"),
+        (b'{"id": 2, "answer": "three"}', "p.jsonl:2: field 'answer': 'three' is not a number; a label answer needs its label set"),
         (b'{"id": 2, "answer": NaN}', "p.jsonl:2: field 'answer': expected a finite number, got NaN"),
         (b'{"id": 2, "answer": Infinity}', "p.jsonl:2: field 'answer': expected a finite number, got Infinity"),
         (b'{"id": 2, "answer": -Infinity}', "p.jsonl:2: field 'answer': expected a finite number, got -Infinity"),
@@ -143,10 +143,10 @@ FIX = "Fix the line, or pass --skip-invalid to leave it out"
                                         "(or a number too large for a float)"),
         (b'{"id": 2, "answer": 1' + b"0" * 400 + b"}",
          "p.jsonl:2: field 'answer': expected a number, got a 401-digit integer, too large for a float"),
-        (b'{"id": 2, "answer": "1e400"}', "p.jsonl:2: field 'answer': expected a number, got '1e400'"),
+        (b'{"id": 2, "answer": "1e400"}', "p.jsonl:2: field 'answer': '1e400' is not a number"),
         (b'{"id": 2, "answer": "\\ud800 3"}',
          "p.jsonl:2: field 'answer': not valid Unicode: a lone surrogate \\ud800 at character 1"),
-        (b'{"id": 2, "answer": true}', "p.jsonl:2: field 'answer': expected a number, got a boolean"),
+        (b'{"id": 2, "answer": [true]}', "p.jsonl:2: field 'answer': expected a number, got a list"),
         (b'{"id": 2, "answer": null}', "p.jsonl:2: field 'answer': expected a number, got null"),
         (b'{"id": 2, "answer": [3]}', "p.jsonl:2: field 'answer': expected a number, got a list"),
         # the texts: lists of Unicode strings

@@ -154,7 +154,7 @@ def test_solve_refuses_bad_input(tmp_path):
 
 @pytest.mark.slow
 def test_solve_with_the_real_smollm2_through_lm_evals_hf_class(smollm2, data, tmp_path):
-    from mixdistill_plugin.data import load_questions
+    from mixdistill_plugin.tasks import load_questions
 
     questions, _ = load_questions("svamp", "test", data_dir=data, limit=3)
     path = tmp_path / "q.jsonl"

@@ -34,7 +34,7 @@ from axolotl.prompt_tokenizers import PromptTokenizingStrategy
 from pydantic import ValidationError
 
 from mixdistill_plugin.jsonl import InputError
-from mixdistill_plugin.prompts import chat_messages, completion_text, get_kind, prompt_text
+from mixdistill_plugin.prompts import DEFAULT_STYLE, chat_messages, completion_text, get_kind, prompt_text
 from mixdistill_plugin.records import TrainRecord, load_records
 from mixdistill_plugin.training import Example, examples
 
@@ -44,26 +44,28 @@ PromptFormat = Literal["plain", "chat"]
 _HINT = "Each line must be a train.jsonl record (id, question, answer, kind, rationale, teacher)"
 
 
-def render_prompt(kind: str, question: str, prompt_format: PromptFormat, tokenizer=None) -> str:
+def render_prompt(kind: str, question: str, prompt_format: PromptFormat, tokenizer=None,
+                  style: str = DEFAULT_STYLE) -> str:
     """The student prompt exactly as the model sees it, in training and in evaluation."""
     if prompt_format == "plain":
-        return prompt_text(kind, question)
+        return prompt_text(kind, question, style=style)
     if not getattr(tokenizer, "chat_template", None):
         raise ValueError("mixdistill_prompt_format: chat needs a tokenizer with a chat template; use plain")
-    return tokenizer.apply_chat_template(chat_messages(kind, question), tokenize=False, add_generation_prompt=True)
+    return tokenizer.apply_chat_template(chat_messages(kind, question, style=style), tokenize=False,
+                                         add_generation_prompt=True)
 
 
 def render_example(kind: str, question: str, rationale: str, prompt_format: PromptFormat,
-                   tokenizer=None) -> tuple[str, str]:
+                   tokenizer=None, style: str = DEFAULT_STYLE) -> tuple[str, str]:
     """``(prompt, completion)``: :func:`render_prompt`, then what the model is trained to write.
 
     Plain: :func:`prompts.completion_text` (EOS follows as a token). Chat: the assistant turn as
     the template writes it, end-of-turn marker included.
     """
-    prompt = render_prompt(kind, question, prompt_format, tokenizer)
+    prompt = render_prompt(kind, question, prompt_format, tokenizer, style)
     if prompt_format == "plain":
         return prompt, completion_text(kind, rationale)
-    turn = chat_messages(kind, question) + [{"role": "assistant", "content": rationale.strip()}]
+    turn = chat_messages(kind, question, style=style) + [{"role": "assistant", "content": rationale.strip()}]
     full = tokenizer.apply_chat_template(turn, tokenize=False)
     return prompt, full[len(prompt):] if full.startswith(prompt) else rationale.strip()
 
@@ -103,7 +105,7 @@ class MixDistillStrategy(PromptTokenizingStrategy):
     def tokenize_example(self, example: Example) -> dict:
         tokenizer, plain = self.tokenizer, self.prompt_format == "plain"
         prompt_str, completion = render_example(example.kind, example.question, example.target, self.prompt_format,
-                                                tokenizer)
+                                                tokenizer, example.style)
         prompt_ids = tokenizer(prompt_str, add_special_tokens=plain)["input_ids"]
         input_ids = tokenizer(prompt_str + completion, add_special_tokens=plain)["input_ids"]
         if input_ids[: len(prompt_ids)] != prompt_ids:  # the boundary merged: keep the prompt's own tokens

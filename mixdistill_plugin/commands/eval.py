@@ -19,12 +19,13 @@ from mixdistill_plugin.commands.options import field_options
               help="Only the first N questions, each with all its kinds' documents (lm-eval's --limit counts "
                    "documents: the mixed task has two per question).")
 @click.option("--dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A .jsonl/.json/.csv/.parquet file of your own questions and gold answers, read by the "
-                   "file_md_* tasks [default --tasks: file_md_mixed].")
+              help="A .jsonl/.json/.csv/.parquet file of your own questions and gold answers (numbers, labels "
+                   "with choices, or true/false), read by the file_md_* tasks [default --tasks: file_md_mixed for "
+                   "numbers, file_md_cot for labels].")
 @field_options
 @click.argument("lm_eval_args", nargs=-1, type=click.UNPROCESSED)
-def eval_command(repeats: int | None, questions: int | None, dataset: Path | None, question_field: str, answer_field: str,
-                 id_field: str | None, skip_bad_rows: bool, lm_eval_args: tuple[str, ...]) -> None:
+def eval_command(repeats: int | None, questions: int | None, dataset: Path | None, fields,
+                 lm_eval_args: tuple[str, ...]) -> None:
     """Run lm-evaluation-harness with mixdistill's tasks on the task path.
 
     Every other argument goes to `lm_eval` unchanged, after `--include_path <the tasks>`:
@@ -48,7 +49,7 @@ def eval_command(repeats: int | None, questions: int | None, dataset: Path | Non
     if command != "run" and (dataset or questions):
         raise click.UsageError(f"--dataset and --questions are for evaluation runs, not `mixdistill eval {command}`")
     if dataset is not None:
-        args = with_dataset(args, dataset, question_field, answer_field, id_field, skip_bad_rows)
+        args = with_dataset(args, dataset, fields)
     if questions is not None:
         args = with_metadata(args, {"questions": questions})
     with tempfile.TemporaryDirectory(prefix="mixdistill-tasks-") as tmp:
@@ -59,34 +60,51 @@ def eval_command(repeats: int | None, questions: int | None, dataset: Path | Non
 
 def task_list() -> str:
     """The tasks and groups mixdistill's task folder holds (file_md_*: on --dataset), one line per dataset."""
-    from mixdistill_plugin.harness.make_tasks import DATA, GROUPS, variants
-    from mixdistill_plugin.recipes import TASK_PREFIXES
+    from mixdistill_plugin.harness.make_tasks import datasets, group_name, task_names
 
-    lines = ["Tasks:"] + [f"  {', '.join(f'{TASK_PREFIXES[d]}_{v.name}' for v in variants())}" for d in DATA]
-    return "\n".join([*lines, f"Groups: mixdistill, {', '.join(GROUPS.values())}"])
+    lines = ["Tasks:"] + [f"  {', '.join(task_names(d))}" for d in datasets()]
+    return "\n".join([*lines, f"Groups: mixdistill, {', '.join(group_name(d) for d in datasets() if group_name(d))}"])
 
 
-def with_dataset(args: list[str], dataset: Path, question_field: str, answer_field: str, id_field: str | None,
-                 skip_bad_rows: bool) -> list[str]:
-    """lm-eval arguments that point the ``file_md_*`` tasks at ``dataset`` (checked here first)."""
+def with_dataset(args: list[str], dataset: Path, fields) -> list[str]:
+    """lm-eval arguments that point the ``file_md_*`` tasks at ``dataset`` (checked here first). A task
+    that reads a dataset of the registry is refused: it would evaluate that dataset, not the file."""
     from mixdistill_plugin.commands import InputProblem
-    from mixdistill_plugin.data import load_questions
+    from mixdistill_plugin.tasks import FILE_PREFIX
     from mixdistill_plugin.jsonl import InputError
+    from mixdistill_plugin.tasks import load_questions
 
-    fields = {"question_field": question_field, "answer_field": answer_field, "id_field": id_field,
-              "skip_bad_rows": skip_bad_rows}
     try:
-        questions, skipped = load_questions(str(dataset), **fields)
+        questions, skipped = load_questions(str(dataset), fields=fields)
     except InputError as exc:
         raise InputProblem(str(exc)) from None
     for error in skipped:
         click.echo(f"skipped {error}", err=True)
     if not questions:
         raise InputProblem(f"{dataset}: no questions to evaluate")
-    args = with_metadata(args, {"file": str(dataset.resolve()), **fields})
-    if not any(a == "--tasks" or a.startswith("--tasks=") for a in args):
-        args = [*args, "--tasks", "file_md_mixed"]
+    tasks = _tasks(args)
+    others = [name for t in tasks for name in t.split(",") if name and not name.startswith(FILE_PREFIX + "_")]
+    if others:
+        raise click.UsageError(
+            f"--dataset {dataset} is evaluated by the {FILE_PREFIX}_* tasks; --tasks {','.join(others)} reads another "
+            f"dataset and would ignore the file. Use --tasks {FILE_PREFIX}_cot (or _mixed, _pot, _direct, _greedy), "
+            "or leave --tasks out")
+    args = with_metadata(args, {"file": str(dataset.resolve()), **fields.as_metadata()})
+    if not tasks:
+        numbers = all(q.answer_type == "number" for q in questions)
+        args = [*args, "--tasks", f"{FILE_PREFIX}_mixed" if numbers else f"{FILE_PREFIX}_cot"]
     return args
+
+
+def _tasks(args: list[str]) -> list[str]:
+    """The values of ``--tasks`` in ``args``."""
+    found = []
+    for i, arg in enumerate(args):
+        if arg == "--tasks" and i + 1 < len(args):
+            found.append(args[i + 1])
+        elif arg.startswith("--tasks="):
+            found.append(arg.partition("=")[2])
+    return found
 
 
 def with_metadata(args: list[str], metadata: dict) -> list[str]:

@@ -25,8 +25,10 @@ def _filter_options(f):
 
 @click.command()
 @click.option("--dataset", default="svamp", show_default=True,
-              help="svamp, gsm8k, or a .jsonl/.json/.csv/.parquet file of your own problems.")
-@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
+              help="A dataset of `mixdistill tasks` (svamp, gsm8k, cqa, esnli, anli, strategyqa), or a "
+                   ".jsonl/.json/.csv/.parquet file of your own questions.")
+@click.option("--split", default="train", show_default=True,
+              help="A split of the dataset (`mixdistill tasks` lists them; e-SNLI ships validation and test).")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N questions.")
 @data_dir_option
 @field_options
@@ -48,7 +50,7 @@ def _filter_options(f):
               help="Output folder (created; an existing one is resumed).")
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def generate(dataset, split, limit, data_dir, question_field, answer_field, id_field, skip_bad_rows, teacher, model,
+def generate(dataset, split, limit, data_dir, fields, teacher, model,
              base_url, concurrency, retries, request_timeout, give_up_after, batch_size, cot_samples, pot_samples,
              socratic_samples, temperature,
              max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
@@ -67,7 +69,7 @@ def generate(dataset, split, limit, data_dir, question_field, answer_field, id_f
     """
     started = time.monotonic()
     try:
-        _generate(started, dataset, split, limit, data_dir, question_field, answer_field, id_field, skip_bad_rows,
+        _generate(started, dataset, split, limit, data_dir, fields,
                   teacher, model, base_url, concurrency, retries, request_timeout, give_up_after, batch_size,
                   cot_samples, pot_samples, socratic_samples, temperature, max_tokens, seed, shots,
                   max_per_question, tolerance, timeout, out, dry_run, progress)
@@ -77,14 +79,15 @@ def generate(dataset, split, limit, data_dir, question_field, answer_field, id_f
         click.get_current_context().exit(130)
 
 
-def _generate(started, dataset, split, limit, data_dir, question_field, answer_field, id_field, skip_bad_rows,
+def _generate(started, dataset, split, limit, data_dir, fields,
               teacher, model, base_url, concurrency, retries, request_timeout, give_up_after, batch_size,
               cot_samples, pot_samples, socratic_samples, temperature, max_tokens, seed, shots, max_per_question,
               tolerance, timeout, out, dry_run, progress) -> None:
     from mixdistill_plugin.commands import InputProblem
-    from mixdistill_plugin.data import DataUnavailable, load_questions
+    from mixdistill_plugin.data import DataUnavailable
     from mixdistill_plugin.generate import RunConfig, RunFiles, prompts_fingerprint
     from mixdistill_plugin.jsonl import InputError
+    from mixdistill_plugin.tasks import load_questions
     from mixdistill_plugin.teachers import TeacherUnavailable
     from mixdistill_plugin.teachers.backends import make_teacher
 
@@ -95,24 +98,42 @@ def _generate(started, dataset, split, limit, data_dir, question_field, answer_f
     if not samples:
         raise click.UsageError("nothing to ask: --cot-samples, --pot-samples and --socratic-samples are all 0")
     try:
-        questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit,
-                                            question_field=question_field, answer_field=answer_field,
-                                            id_field=id_field, skip_bad_rows=skip_bad_rows)
+        questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=fields)
         backend = make_teacher(teacher, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
                                request_timeout=request_timeout, give_up_after=give_up_after, batch_size=batch_size)
     except InputError as exc:
         raise InputProblem(str(exc)) from None
+    except ValueError as exc:  # a split the dataset does not have
+        raise click.BadParameter(str(exc), param_hint="--split") from None
     except (DataUnavailable, TeacherUnavailable) as exc:
         raise click.ClickException(str(exc)) from None
     for error in skipped:
         click.echo(f"skipped {error}", err=True)
+    samples = _applicable(samples, questions)
+    styles = sorted({q.style for q in questions})
     config = RunConfig(dataset=dataset, split=split, teacher=backend.name, samples=samples, temperature=temperature,
-                       max_tokens=max_tokens, seed=seed, shots=shots, prompts=prompts_fingerprint(list(samples), shots))
+                       max_tokens=max_tokens, seed=seed, shots=shots,
+                       prompts=prompts_fingerprint(list(samples), shots, styles))
     files = RunFiles(out)
     if dry_run:
         _dry_run(questions, samples, shots, teacher, files)
         return
     _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started)
+
+
+def _applicable(samples: dict[str, int], questions) -> dict[str, int]:
+    """``samples`` without the kinds that apply to none of ``questions`` (PoT to label answers), said on
+    stderr; a ``UsageError`` when nothing is left."""
+    from mixdistill_plugin.prompts import get_style, style_kinds
+
+    styles = {q.style for q in questions}
+    kept = {k: n for k, n in samples.items() if any(k in style_kinds(style) for style in styles)}
+    for kind in samples.keys() - kept.keys():
+        problems = " or ".join(sorted(get_style(style).problem + "s" for style in styles))
+        click.echo(f"{kind}: does not apply to {problems}; not asked", err=True)
+    if not kept and samples:
+        raise click.UsageError(f"nothing to ask: none of {', '.join(samples)} applies to these questions")
+    return kept
 
 
 def _dry_run(questions, samples, shots, teacher, files) -> None:
@@ -128,10 +149,11 @@ def _dry_run(questions, samples, shots, teacher, files) -> None:
         q = first.question.question
         if teacher == "openai":
             click.echo(f"--- {kind} prompt (chat messages) for {first.question.id}:")
-            click.echo(json.dumps(chat_messages(kind, q, shots=shots), indent=2, ensure_ascii=False))
+            click.echo(json.dumps(chat_messages(kind, q, style=first.question.style, shots=shots), indent=2,
+                                  ensure_ascii=False))
         else:
             click.echo(f"--- {kind} prompt (plain; hf uses the chat template where the model has one) for {first.question.id}:")
-            click.echo(prompt_text(kind, q, shots=shots))
+            click.echo(prompt_text(kind, q, style=first.question.style, shots=shots))
     completions = sum(len(r.samples) for r in requests)
     click.echo(f"would send {len(requests)} requests for {completions} completions "
                f"({len(questions)} questions, {len(done)} completions already in {files.raw})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Callable
 
@@ -25,16 +26,33 @@ FIELD_OPTIONS = (
                  help="For a file of your own: the gold answer field."),
     click.option("--id-field", help="For a file of your own: the id field "
                                     "[default: 'id' where rows have it, else a hash of the question]."),
+    click.option("--choices-field", default="choices", show_default=True,
+                 help="For a file of your own: the field with a row's answer choices (a list of strings); a row "
+                      "with choices has a label answer, one of them."),
+    click.option("--choices", callback=lambda ctx, param, value: tuple(c.strip() for c in value.split(",") if c.strip())
+                 if value else (), metavar="A,B,...",
+                 help="For a file of your own: the label set of rows without a choices field (e.g. "
+                      "entailment,neutral,contradiction)."),
     click.option("--skip-bad-rows", is_flag=True,
-                 help="For a file of your own: report and skip rows with no question or a non-numeric answer."),
+                 help="For a file of your own: report and skip rows with no question or an answer that does not read."),
 )
 
 
 def field_options(command: Callable) -> Callable:
-    """``--question-field``, ``--answer-field``, ``--id-field``, ``--skip-bad-rows``: how to read a user's file."""
+    """``--question-field``, ``--answer-field``, ``--id-field``, ``--choices-field``, ``--choices``,
+    ``--skip-bad-rows``: how to read a user's file, passed to ``command`` as one ``fields``
+    (:class:`~mixdistill_plugin.data.FileFields`)."""
+
+    @functools.wraps(command)
+    def with_fields(*args, **kwargs):
+        from mixdistill_plugin.data import FileFields
+
+        names = ("question_field", "answer_field", "id_field", "choices_field", "choices", "skip_bad_rows")
+        return command(*args, fields=FileFields(**{name: kwargs.pop(name) for name in names}), **kwargs)
+
     for option in reversed(FIELD_OPTIONS):
-        command = option(command)
-    return command
+        with_fields = option(with_fields)
+    return with_fields
 
 
 SERVER_OPTIONS = (

@@ -4,28 +4,44 @@ from __future__ import annotations
 
 import click
 
-from mixdistill_plugin.recipes import RECIPES, TASK_PREFIXES
+from mixdistill_plugin.recipes import RECIPES
+from mixdistill_plugin.tasks import FILE, is_task, task_names
+
+
+def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value != FILE and not is_task(value):
+        raise click.BadParameter(f"{value!r} is not a dataset of `mixdistill tasks` ({', '.join(task_names())}) "
+                                 f"nor {FILE!r} (the file_md_* tasks)")
+    return value
 
 
 @click.command()
 @click.argument("recipe", required=False, type=click.Choice(list(RECIPES)))
-@click.option("--dataset", default="svamp", show_default=True, type=click.Choice(list(TASK_PREFIXES)),
+@click.option("--dataset", default="svamp", show_default=True, callback=_dataset,
               help="The dataset whose lm-eval tasks to name (file: the file_md_* tasks on a file of your own).")
 def recipes(recipe: str | None, dataset: str) -> None:
     """The recipes `make distill RECIPE=...` runs: the kinds each trains, its loss, the kinds its student
     answers with and what evaluates them on --dataset.
 
     With RECIPE, only the name of the lm-eval task that evaluates it (what `make distill` passes to
-    `mixdistill eval --tasks`), or nothing for a recipe `mixdistill socratic` evaluates.
+    `mixdistill eval --tasks`), or nothing for a recipe `mixdistill socratic` evaluates; a recipe that
+    cannot apply to the dataset (PoT on labels) is refused, exit 2.
     """
     if recipe:
-        click.echo(RECIPES[recipe].task_name(dataset))
+        try:
+            click.echo(RECIPES[recipe].task_name(dataset))
+        except ValueError as exc:
+            raise click.UsageError(f"recipe {recipe!r} on --dataset {dataset}: {exc}") from None
         return
     rows = [("recipe", "trains", "loss", "answers with", "evaluated by")]
     for name, spec in RECIPES.items():
         loss = ", ".join(f"{k} {w:g}" for k, w in spec.loss_weights.items()) or "1 each"
+        try:
+            evaluated = spec.task_name(dataset) or "mixdistill socratic"
+        except ValueError:
+            evaluated = "does not apply"
         rows.append((name, " + ".join(spec.kinds), f"{loss}, per {spec.normalization}", " + ".join(spec.evaluates),
-                     spec.task_name(dataset) or "mixdistill socratic"))
+                     evaluated))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

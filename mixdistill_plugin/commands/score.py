@@ -24,27 +24,33 @@ FIX = "Fix the line, or pass --skip-invalid to leave it out"
 @tolerance_option
 @click.option("--skip-invalid", is_flag=True, help="Skip malformed lines (and say how many) instead of stopping.")
 @click.option("--workers", type=click.IntRange(min=1), help="Executor processes [default: one per core].")
+@click.option("--choices", metavar="A,B,...", help="The label set of lines without a \"choices\" list, e.g. "
+              "entailment,neutral,contradiction.")
 @click.option("--vote", default=None, callback=lambda ctx, param, value: _vote(value), metavar="METHOD",
               help="How mixed_maj pools CoT and PoT paths: plain (a tie to CoT), pot_first (a tie to PoT), "
                    f"weighted[:cot=1,pot=1.5] or hybrid (PoT, CoT when no program answers) [default: {DEFAULT_VOTE}].")
 def score(predictions: Path, as_json: bool, details: Path | None, timeout: float, tolerance: float,
-          skip_invalid: bool, workers: int | None, vote) -> None:
+          skip_invalid: bool, workers: int | None, choices: str | None, vote) -> None:
     """Score PREDICTIONS, a JSONL file of {"id", "answer", "cot": [...], "pot": [...]} lines.
 
-    "answer" is the gold answer; "cot" holds chain-of-thought texts, "pot" Python programs (run in
-    the sandboxed executor). Either list may be absent. Reports single-path accuracy (first path)
+    "answer" is the gold answer: a number (or a string that reads as one), true/false (a yes/no
+    question), or a label, one of the line's "choices" (a list of strings; --choices for lines
+    without one), read in model text as the choice's text or its letter "(b)". "cot" holds
+    chain-of-thought texts, "pot" Python programs (run in the sandboxed executor). Either list may
+    be absent. Reports single-path accuracy (first path)
     and majority-vote accuracy for CoT, PoT and both pooled ("mixed", by --vote), in percent. The other
     recipes' outputs are scored the same way when present: "predict" (direct answers,
     predict_acc/predict_maj) and "socratic" (decompositions, socratic_acc/socratic_maj).
 
     A bad line (not UTF-8 or JSON, no or a duplicate id, a gold answer that is not a finite
-    number, a field of the wrong type) stops with FILE:LINE and exit code 2, as does a file with
+    number, a label without choices or not among them, a field of the wrong type) stops with FILE:LINE and exit code 2, as does a file with
     nothing to score; --skip-invalid skips bad lines and lists them on stderr.
     """
     from mixdistill_plugin.executor import Executor
 
     with Executor(timeout=timeout, workers=workers).start() as executor:  # workers warm up meanwhile
-        _score(predictions, as_json, details, tolerance, skip_invalid, executor, vote)
+        labels = [c.strip() for c in choices.split(",") if c.strip()] if choices else None
+        _score(predictions, as_json, details, tolerance, skip_invalid, executor, vote, labels)
 
 
 def _vote(value: str | None):
@@ -57,7 +63,7 @@ def _vote(value: str | None):
 
 
 def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: float, skip_invalid: bool,
-           executor, vote=None) -> None:
+           executor, vote=None, choices: list[str] | None = None) -> None:
     from mixdistill_plugin.commands import InputProblem
     from mixdistill_plugin.jsonl import InputError, json_line, write_jsonl_atomic
     from mixdistill_plugin.prompts import scored_kinds
@@ -66,7 +72,8 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
 
     name = click.format_filename(predictions)
     try:
-        items, errors = load_records(predictions, prediction_model(), skip_invalid=skip_invalid, unique="id")
+        items, errors = load_records(predictions, prediction_model(), skip_invalid=skip_invalid, unique="id",
+                                     context={"choices": choices})
     except InputError as exc:
         raise InputProblem(f"{exc}. {FIX}") from None
     except OSError as exc:
@@ -81,7 +88,8 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
         raise InputProblem(_nothing_to_score(predictions, name, skipped))
     others = [k for k in scored_kinds() if k not in MIXED and any(item.texts(k) for item in items)]
     kinds = [*MIXED, *others]
-    read = {kind: _read(kind, [item.texts(kind) for item in items], executor) for kind in kinds}
+    read = {kind: _read(kind, [item.texts(kind) for item in items], [item.answer_type for item in items], executor)
+            for kind in kinds}
     scores = [score_answers(item.answer, {kind: [r["answer"] for r in read[kind][i]] for kind in kinds}, tolerance, vote)
               for i, item in enumerate(items)]
     metrics = [*METRICS, *(metric for kind in others for metric in metrics_of([kind]))]
@@ -133,9 +141,10 @@ def _outcome(outcome) -> dict:
             "detail": text(getattr(outcome, "detail", "")), "output": text(getattr(outcome, "output", ""))}
 
 
-def _read(kind: str, texts: list[list[str]], executor) -> list[list[dict]]:
-    """Each item's paths of ``kind`` read (programs run, all items in one batch): ``{"answer", ...}`` each;
-    a program's ``status``, ``detail`` and ``output``, a text's ``shown`` answer."""
+def _read(kind: str, texts: list[list[str]], specs: list, executor) -> list[list[dict]]:
+    """Each item's paths of ``kind`` read (programs run, all items in one batch; texts by the item's answer
+    type, ``specs``): ``{"answer", ...}`` each; a program's ``status``, ``detail`` and ``output``, a
+    text's ``shown`` answer."""
     from mixdistill_plugin.prompts import get_kind
     from mixdistill_plugin.scoring import read_answers
 
@@ -143,7 +152,8 @@ def _read(kind: str, texts: list[list[str]], executor) -> list[list[dict]]:
     if get_kind(kind).reader == "execute":
         found = iter([_outcome(o) for o in executor.run(flat)])
     else:
-        found = iter([{"answer": a, "shown": format_answer(a)} for a, _, _ in read_answers(kind, flat, executor)])
+        types = [spec for spec, paths in zip(specs, texts) for _ in paths]
+        found = iter([{"answer": a, "shown": format_answer(a)} for a, _, _ in read_answers(kind, flat, executor, types)])
     return [[next(found) for _ in paths] for paths in texts]
 
 

@@ -18,8 +18,10 @@ from mixdistill_plugin.commands.options import data_dir_option
               help="As for lm_eval, e.g. pretrained=models/base,peft=runs/socratic/student.")
 @click.option("--solver_model_args", "--solver-model-args", "solver_model_args",
               help="A second student for the solver role (two-student Socratic CoT) [default: the same model].")
-@click.option("--dataset", default="svamp", show_default=True, help="svamp, gsm8k or a file (as for generate).")
-@click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
+@click.option("--dataset", default="svamp", show_default=True,
+              help="A dataset of `mixdistill tasks` whose questions take Socratic decompositions (svamp, gsm8k), "
+                   "or a file (as for generate).")
+@click.option("--split", help="A split of the dataset [default: its test split].")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
 @data_dir_option
 @click.option("--max-steps", default=8, show_default=True, type=click.IntRange(min=1),
@@ -55,17 +57,29 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
     The samples file has lm-eval's layout, so `mixdistill report` shows socratic_acc beside the
     other recipes' metrics.
     """
-    from mixdistill_plugin.data import DataUnavailable, load_questions
+    from mixdistill_plugin.commands import InputProblem
+    from mixdistill_plugin.data import DataUnavailable
     from mixdistill_plugin.harness.models import complete, load_student, student_prompt
     from mixdistill_plugin.jsonl import write_atomic, write_jsonl_atomic
-    from mixdistill_plugin.prompts import get_kind
+    from mixdistill_plugin.jsonl import InputError
+    from mixdistill_plugin.prompts import get_kind, get_style, style_kinds
     from mixdistill_plugin.scoring import score_answers, summarize
     from mixdistill_plugin.socratic import format_steps, run
 
+    from mixdistill_plugin.tasks import load_questions
+
     try:
         questions, _ = load_questions(dataset, split, data_dir=data_dir, limit=limit)
+    except InputError as exc:
+        raise InputProblem(str(exc)) from None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--split") from None
     except DataUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    for style in {q.style for q in questions}:
+        if "decompose" not in style_kinds(style):
+            raise click.UsageError(f"Socratic CoT does not apply to {get_style(style).problem}s in mixdistill: "
+                                   "it decomposes math word problems")
     decomposer = load_student(model_name, model_args, batch_size, device)
     solver = load_student(model_name, solver_model_args, batch_size, device) if solver_model_args else decomposer
 

@@ -28,14 +28,14 @@ from typing import Sequence
 
 from lm_eval.api.filter import Filter
 
-from mixdistill_plugin.answers import DEFAULT_TOLERANCE
+from mixdistill_plugin.answers import DEFAULT_TOLERANCE, AnswerType
 from mixdistill_plugin.executor import Executor
-from mixdistill_plugin.prompts import prompt_text
+from mixdistill_plugin.prompts import DEFAULT_STYLE, prompt_text
 from mixdistill_plugin.scoring import MIXED, ItemScore, metrics_of, paths_by_question, read_answers, score_answers
 from mixdistill_plugin.stats import stderr
 from mixdistill_plugin.voting import parse_vote
 
-Item = tuple[str, str, float, list, str, str]  # question id, kind, gold, path answers, mixed vote method, metric
+Item = tuple[str, str, float | str, list, str, str]  # question id, kind, gold, path answers, mixed vote method, metric
 
 FILE_HINT = ("the file_md_* tasks evaluate a question/answer file of your own: pass "
              "--metadata '{\"file\": \"PATH\"}' to lm_eval, or run mixdistill eval --dataset PATH")
@@ -44,42 +44,65 @@ FILE_HINT = ("the file_md_* tasks evaluate a question/answer file of your own: p
 def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[str] = MIXED, votes: bool = True,
               data_dir: str | None = None, file: str | None = None,
               question_field: str = "question", answer_field: str = "answer", id_field: str | None = None,
-              skip_bad_rows: bool = False, vote: str | None = None, questions: int | None = None, **_: object):
+              choices_field: str = "choices", choices: Sequence[str] = (), skip_bad_rows: bool = False,
+              vote: str | None = None, questions: int | None = None, **_: object):
     """The task's documents: one per (question, kind), as a ``DatasetDict`` with a ``test`` split.
 
     lm-eval passes the task's ``dataset_kwargs`` and its metadata (``--metadata``, and the model
     arguments). ``kinds`` are the task's kinds; each document carries the task's metrics
     (:func:`scoring.metrics_of` ``kinds``, with the majority votes where ``votes``). ``dataset`` names a
-    benchmark (the ``svamp_*`` and ``gsm8k_md_*`` tasks set it; ``data_dir`` or ``$MIXDISTILL_DATA_DIR``
-    may hold copies of its files). The ``file_md_*`` tasks
-    set none and read ``file``: a ``.jsonl``/``.json``/``.csv``/``.parquet`` of question/answer rows,
-    with the field options of ``mixdistill generate``; a bad row stops the run unless
-    ``skip_bad_rows``. ``questions`` (``--metadata '{"questions": N}'``) keeps the first N questions,
+    dataset of the task registry (the ``svamp_*``, ``cqa_*``... tasks set it; ``data_dir`` or
+    ``$MIXDISTILL_DATA_DIR`` may hold copies of its files); such a task refuses a ``file`` (it would
+    evaluate its dataset, not the file). The ``file_md_*`` tasks set none and read ``file``: a
+    ``.jsonl``/``.json``/``.csv``/``.parquet`` of question/answer rows, with the field options of
+    ``mixdistill generate``; a bad row stops the run unless ``skip_bad_rows``. A kind that does not
+    apply to the questions (PoT to label answers) stops the run too. ``questions`` (``--metadata '{"questions": N}'``) keeps the first N questions,
     each with all its documents, where lm-eval's ``--limit`` counts documents.
     """
     import datasets
 
-    from mixdistill_plugin.data import load_questions
+    from mixdistill_plugin.data import FileFields
+    from mixdistill_plugin.tasks import load_questions
 
     method = str(parse_vote(vote))  # an unknown method stops the run before the model loads
 
+    if dataset and file:
+        raise ValueError(f"this task evaluates {dataset}, not the file {file}: a file of your own is evaluated by "
+                         "the file_md_* tasks (mixdistill eval --dataset FILE)")
     source = dataset or file
     if not source:
         raise ValueError(FILE_HINT)
-    found, skipped = load_questions(source, split, data_dir=data_dir, question_field=question_field,
-                                    answer_field=answer_field, id_field=id_field, skip_bad_rows=skip_bad_rows)
+    fields = FileFields(question_field, answer_field, id_field, choices_field, tuple(choices), skip_bad_rows)
+    found, skipped = load_questions(source, split if dataset else None, data_dir=data_dir, fields=fields)
     for error in skipped:
         logging.getLogger(__name__).warning("skipped %s", error)
+    found = found[:questions]
+    _check_kinds(kinds, found, source)
     metrics = metrics_of(kinds, votes)
     docs = [
-        {"id": q.id, "question": q.question, "answer": q.answer, "kind": kind, "metrics": metrics, "vote": method}
-        for q in found[:questions] for kind in kinds
+        {"id": q.id, "question": q.question, "answer": q.answer, "answer_type": q.answer_type, "choices": q.choices,
+         "style": q.style, "kind": kind, "metrics": metrics, "vote": method}
+        for q in found for kind in kinds
     ]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
 
 
+def _check_kinds(kinds: Sequence[str], questions: Sequence, source: str) -> None:
+    """A ``ValueError`` when a kind does not apply to some question, or numbers and labels are mixed."""
+    from mixdistill_plugin.prompts import get_style, style_kinds
+
+    for style in sorted({q.style for q in questions}):
+        missing = [kind for kind in kinds if kind not in style_kinds(style)]
+        if missing:
+            raise ValueError(f"{source}: this task asks for {', '.join(missing)}, which does not apply to "
+                             f"{get_style(style).problem}s; use a task of the kinds that do "
+                             f"({', '.join(style_kinds(style))}), e.g. the *_cot task")
+    if len({isinstance(q.answer, str) for q in questions}) > 1:
+        raise ValueError(f"{source}: numeric and label answers in one file; evaluate them as two files")
+
+
 def doc_to_text(doc: dict) -> str:
-    return prompt_text(doc["kind"], doc["question"])
+    return prompt_text(doc["kind"], doc["question"], style=doc.get("style", DEFAULT_STYLE))
 
 
 class ReadAnswers(Filter):
@@ -95,18 +118,24 @@ class ReadAnswers(Filter):
         with Executor(timeout=self.timeout) as executor:
             for kind in dict.fromkeys(doc["kind"] for doc in docs):
                 mine = [i for i, doc in enumerate(docs) if doc["kind"] == kind]
-                found = iter(read_answers(kind, [t for i in mine for t in resps[i]], executor))
+                specs = [answer_type(docs[i]) for i in mine for _ in resps[i]]
+                found = iter(read_answers(kind, [t for i in mine for t in resps[i]], executor, specs))
                 for i in mine:
                     read[i] = [dict(zip(("answer", "outcome", "detail"), next(found))) for _ in resps[i]]
         return read
+
+
+def answer_type(doc: dict) -> AnswerType:
+    """How a document's paths are read (documents written before answer types: numbers)."""
+    return AnswerType.of(doc.get("answer_type", "number"), doc.get("choices") or ())
 
 
 def process_results(doc: dict, results: list[list[dict]]) -> dict[str, Item]:
     """``results`` holds one entry per request; the document's one request carries its k paths."""
     (paths,) = results
     answers = [p["answer"] for p in paths]
-    return {metric: (doc["id"], doc["kind"], float(doc["answer"]), answers, doc.get("vote"), metric)
-            for metric in doc["metrics"]}
+    gold = doc["answer"] if isinstance(doc["answer"], str) else float(doc["answer"])
+    return {metric: (doc["id"], doc["kind"], gold, answers, doc.get("vote"), metric) for metric in doc["metrics"]}
 
 
 def item_scores(items: Sequence[Item], tolerance: float = DEFAULT_TOLERANCE) -> list[ItemScore]:

@@ -3,11 +3,15 @@
     python -m mixdistill_plugin.harness.make_tasks           # rewrite the task folder
     python -m mixdistill_plugin.harness.make_tasks --check   # exit 1 if a file differs
 
-Tasks are dataset x variant, named ``<prefix>_<variant>`` (:data:`recipes.TASK_PREFIXES`). A
-variant is what a recipe is evaluated by (its ``task`` and the kinds its student answers with),
-plus ``greedy``: one greedy path of each kind of :data:`scoring.MIXED`. Each variant's include
-``_<variant>_yaml`` holds its metrics and generation settings, once; each task file names its
-include, its data and its kinds (``dataset_kwargs``, from which the documents' metrics follow). ``_default_template_yaml`` holds what every task shares.
+Tasks are dataset x variant, named ``<prefix>_<variant>`` (the prefix from the task registry,
+:mod:`mixdistill_plugin.tasks`; ``file_md`` for a file of the user's own). A variant is what a recipe
+is evaluated by (its ``task`` and the kinds its student answers with), plus ``greedy``: one greedy
+path of each kind of :data:`scoring.MIXED`; a dataset has the variants whose kinds all apply to it
+(no PoT on label answers). Each variant's include ``_<variant>_yaml`` holds its metrics and
+generation settings, once; each task file names its include, its data and its kinds
+(``dataset_kwargs``, from which the documents' metrics follow). ``_default_template_yaml`` holds what
+every task shares. Each registered dataset has a group ``mixdistill_<dataset>`` of its tasks; the
+group ``mixdistill`` holds those of the shipped datasets (the others need the hub).
 """
 
 from __future__ import annotations
@@ -17,18 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mixdistill_plugin.prompts import get_kind
-from mixdistill_plugin.recipes import RECIPES, TASK_PREFIXES
+from mixdistill_plugin.recipes import RECIPES
 from mixdistill_plugin.scoring import MIXED, metrics_of
+from mixdistill_plugin.tasks import FILE, FILE_PREFIX, get_task, task_names as registered
 
 REPEATS = 10
 TEMPERATURE = 0.7
 HEADER = "# Written by `python -m mixdistill_plugin.harness.make_tasks` from the registry; edit that, not this file.\n"
-DATA = {
-    "svamp": ("the SVAMP test split of the literature (200 questions)", {"dataset": "svamp", "split": "test"}),
-    "gsm8k": ("the GSM8K test split (1319 questions)", {"dataset": "gsm8k", "split": "test"}),
-    "file": ("a file of your own, every row: `mixdistill eval --dataset PATH` or --metadata '{\"file\": \"PATH\"}'", {}),
-}
-GROUPS = {"svamp": "mixdistill_svamp", "gsm8k": "mixdistill_gsm8k"}  # and "mixdistill", of these
+FILE_ABOUT = "a file of your own, every row: `mixdistill eval --dataset PATH` or --metadata '{\"file\": \"PATH\"}'"
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,34 @@ class Variant:
 
 
 def variants() -> list[Variant]:
-    """What each recipe is evaluated by, then ``greedy``."""
-    return [*(Variant(r.task, r.evaluates) for r in RECIPES.values() if r.task), Variant("greedy", MIXED, False)]
+    """What each recipe is evaluated by (once per variant name), then ``greedy``."""
+    found = {r.task: Variant(r.task, r.evaluates) for r in RECIPES.values() if r.task}
+    return [*found.values(), Variant("greedy", MIXED, False)]
+
+
+def datasets() -> list[str]:
+    """The registered datasets, then :data:`tasks.FILE`."""
+    return [*registered(), FILE]
+
+
+def prefix(dataset: str) -> str:
+    return FILE_PREFIX if dataset == FILE else get_task(dataset).prefix
+
+
+def dataset_variants(dataset: str) -> list[Variant]:
+    """The variants whose kinds all apply to ``dataset`` (a file: every variant, checked when it is read)."""
+    if dataset == FILE:
+        return variants()
+    return [v for v in variants() if set(v.kinds) <= set(get_task(dataset).kinds)]
+
+
+def task_names(dataset: str) -> list[str]:
+    return [f"{prefix(dataset)}_{v.name}" for v in dataset_variants(dataset)]
+
+
+def group_name(dataset: str) -> str:
+    """The group of ``dataset``'s tasks (none for a file)."""
+    return "" if dataset == FILE else f"mixdistill_{dataset}"
 
 
 def _flow(values) -> str:
@@ -108,8 +134,12 @@ def include(variant: Variant) -> str:
 
 def task(dataset: str, variant: Variant) -> str:
     """``<prefix>_<variant>.yaml``: the variant's include on ``dataset``."""
-    about, kwargs = DATA[dataset]
-    name = f"{TASK_PREFIXES[dataset]}_{variant.name}"
+    if dataset == FILE:
+        about, kwargs = FILE_ABOUT, {}
+    else:
+        spec = get_task(dataset)
+        about, kwargs = spec.about, {"dataset": dataset, "split": spec.test_split}
+    name = f"{prefix(dataset)}_{variant.name}"
     kwargs = {**kwargs, "kinds": _flow(variant.kinds), **({} if variant.sampled else {"votes": "false"})}
     lines = [HEADER.rstrip("\n"), f"# {name}: the {variant.name} task on {about}.", f"include: _{variant.name}_yaml",
              f"task: {name}", "dataset_kwargs:", *(f"  {key}: {value}" for key, value in kwargs.items())]
@@ -118,7 +148,7 @@ def task(dataset: str, variant: Variant) -> str:
 
 def group(name: str, tasks: list[str], about: str) -> str:
     lines = [HEADER.rstrip("\n"), f"# {about}", f"group: {name}", "task:", *(f"  - {t}" for t in tasks)]
-    if name in GROUPS.values():
+    if name != "mixdistill":
         lines.append("aggregate_metric_list: []")
     return "\n".join(lines + ["metadata:", "  version: 1.0"]) + "\n"
 
@@ -128,27 +158,33 @@ def render() -> dict[str, str]:
     files = {"_default_template_yaml": template()}
     for variant in variants():
         files[f"_{variant.name}_yaml"] = include(variant)
-        for dataset in DATA:
-            files[f"{TASK_PREFIXES[dataset]}_{variant.name}.yaml"] = task(dataset, variant)
-    for dataset, name in GROUPS.items():
-        tasks = [f"{TASK_PREFIXES[dataset]}_{v.name}" for v in variants()]
-        files[f"_{TASK_PREFIXES[dataset]}_group.yaml"] = group(name, tasks, f"Every task on {DATA[dataset][0]}.")
-    files["_mixdistill_group.yaml"] = group("mixdistill", list(GROUPS.values()), "Every mixdistill benchmark task.")
+    for dataset in datasets():
+        for variant in dataset_variants(dataset):
+            files[f"{prefix(dataset)}_{variant.name}.yaml"] = task(dataset, variant)
+    for dataset in registered():
+        files[f"_{prefix(dataset)}_group.yaml"] = group(group_name(dataset), task_names(dataset),
+                                                         f"Every task on {get_task(dataset).about}.")
+    shipped = [group_name(d) for d in registered() if get_task(d).shipped]
+    files["_mixdistill_group.yaml"] = group("mixdistill", shipped, "Every mixdistill task on a shipped benchmark.")
     return files
 
 
 def main(argv: list[str]) -> int:
-    """Write the files into the task folder, or with ``--check`` say which differ (exit 1)."""
+    """Write the files into the task folder (removing files it no longer makes), or with ``--check`` say
+    which differ or should not be there (exit 1)."""
     from mixdistill_plugin.startup import tasks_dir
 
     folder = Path(tasks_dir())
     files = render()
+    stale = sorted(p.name for p in folder.iterdir() if p.name not in files and p.name != "utils.py")
     if "--check" in argv:
-        stale = sorted(name for name, text in files.items()
-                       if not (folder / name).is_file() or (folder / name).read_text() != text)
+        stale += sorted(name for name, text in files.items()
+                        if not (folder / name).is_file() or (folder / name).read_text() != text)
         for name in stale:
-            print(f"{folder / name} differs from the generator's output", file=sys.stderr)
+            print(f"{folder / name} differs from the generator's output (or it makes no such file)", file=sys.stderr)
         return 1 if stale else 0
+    for name in stale:
+        (folder / name).unlink()
     for name, text in files.items():
         (folder / name).write_text(text)
     return 0

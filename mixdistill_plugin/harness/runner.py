@@ -23,12 +23,11 @@ def sampling_overrides(folder: Path, repeats: int) -> str:
     """A task folder in ``folder`` that gives every sampling task of mixdistill ``repeats`` paths: one
     file per task that includes the task's own YAML and sets ``repeats`` (lm-eval's way to derive a
     task; on the task path it wins over the task of the same name). The folder's path."""
-    from mixdistill_plugin.harness.make_tasks import DATA, variants
-    from mixdistill_plugin.recipes import TASK_PREFIXES
+    from mixdistill_plugin.harness.make_tasks import dataset_variants, datasets, prefix
 
-    for variant in (v for v in variants() if v.sampled):
-        for dataset in DATA:
-            name = f"{TASK_PREFIXES[dataset]}_{variant.name}"
+    for dataset in datasets():
+        for variant in (v for v in dataset_variants(dataset) if v.sampled):
+            name = f"{prefix(dataset)}_{variant.name}"
             (folder / f"{name}.yaml").write_text(
                 f"include: {Path(tasks_dir(), name + '.yaml')}\ntask: {name}\nrepeats: {repeats}\n")
     return str(folder)

@@ -2,6 +2,10 @@
 
 The offline default of ``make distill`` and the literature's "human rationale" baseline.
 
+- Label answers (CommonsenseQA, e-SNLI, ANLI, StrategyQA): CoT is the dataset's human explanation
+  (CoS-E, e-SNLI's first explanation, ANLI's reason, StrategyQA's facts) followed by the answer
+  sentence the prompts ask for (``So the answer is (b) refrigerator.``, ``The answer is neutral.``).
+
 - SVAMP ``Equation`` ``( ( 4.0 - 2.0 ) + 3.0 )``: CoT ``4 - 2 = 2. 2 + 3 = 5. The answer is 5.``;
   PoT ``ans = (4 - 2) + 3``.
 - GSM8K solution: CoT is the solution with the calculator markup ``<<...>>`` removed and the last
@@ -29,6 +33,7 @@ from mixdistill_plugin.answers import answers_equal, format_answer, parse_number
 from mixdistill_plugin.records import Question
 from mixdistill_plugin.teachers import Reply, Request, Sampling
 
+_EQUATION = re.compile(r"[\d\s.()+\-*/]+")  # SVAMP's Equation field: arithmetic and nothing else
 _CALC = re.compile(r"<<([^<>=]*)=([^<>]*)>>")
 _NUM = r"\d[\d,]*\.?\d*|\.\d+"
 _PLAIN_EQ = re.compile(rf"((?:\(\s*)*(?:{_NUM})(?:\s*\)*\s*[-+*/]\s*\(*\s*(?:{_NUM}))+\s*\)*)\s*=\s*(-?(?:{_NUM}))")
@@ -48,19 +53,29 @@ class GoldTeacher:
 
 
 def gold_rationale(question: Question, kind: str) -> str | None:
-    """The rationale of ``kind`` (``cot``, ``pot`` or ``socratic``) the dataset's annotations give, if any."""
+    """The rationale of ``kind`` (``cot``, ``pot`` or ``socratic``) the dataset's annotations give, if any:
+    by the annotation's form (an equation, a worked solution with ``####``, a human explanation)."""
     note = question.annotation
+    if question.answer_type != "number":  # a human explanation, then the answer as the prompts ask for it
+        return f"{_sentences(note)} {question.spec.sentence(question.answer)}" if kind == "cot" and note else None
+    equation = note is not None and _EQUATION.fullmatch(note.strip()) is not None
     if kind == "socratic":
         if question.decomposition:
             return _gsm8k_socratic(question.decomposition)
-        return _svamp_socratic(question.question, note) if note and question.source == "svamp" else None
+        return _svamp_socratic(question.question, note) if equation else None
     if not note or kind not in ("cot", "pot"):
         return None
-    if question.source == "svamp":
+    if equation:
         return _svamp_cot(note, question.answer) if kind == "cot" else f"ans = {_svamp_expression(note)}"
     if "####" in note:
         return _gsm8k_cot(note) if kind == "cot" else _gsm8k_pot(note)
     return None
+
+
+def _sentences(text: str) -> str:
+    """The lines of ``text`` as one paragraph, each ending with a full stop (unless it has its own)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " ".join(line if line[-1] in ".!?" else line + "." for line in lines)
 
 
 def _number(node: ast.AST) -> str:

@@ -42,9 +42,9 @@ class HFTeacher:
     def render(self, tokenizer, request: Request, shots: int) -> str:
         question = request.question.question
         if tokenizer.chat_template:
-            messages = chat_messages(request.kind, question, shots=shots)
+            messages = chat_messages(request.kind, question, style=request.question.style, shots=shots)
             return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return prompt_text(request.kind, question, shots=shots)
+        return prompt_text(request.kind, question, style=request.question.style, shots=shots)
 
     def stops(self, request: Request) -> Sequence[str]:
         """Where a completion of ``request`` ends."""

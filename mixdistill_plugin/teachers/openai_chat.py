@@ -301,7 +301,8 @@ class OpenAITeacher(OpenAIChat):
     def body(self, request: Request, sampling: Sampling) -> dict:
         return {
             "model": self.model,
-            "messages": chat_messages(request.kind, request.question.question, shots=sampling.shots),
+            "messages": chat_messages(request.kind, request.question.question, style=request.question.style,
+                                      shots=sampling.shots),
             "temperature": sampling.temperature,
             "max_tokens": sampling.max_tokens,
             "stop": list(get_kind(request.kind).stop),

@@ -35,10 +35,12 @@ class VLLMTeacher:
         ]
         start = time.monotonic()
         if chat:
-            conversations = [chat_messages(r.kind, r.question.question, shots=sampling.shots) for r in requests]
+            conversations = [chat_messages(r.kind, r.question.question, style=r.question.style, shots=sampling.shots)
+                             for r in requests]
             outputs = llm.chat(conversations, params)
         else:
-            outputs = llm.generate([prompt_text(r.kind, r.question.question, shots=sampling.shots) for r in requests], params)
+            outputs = llm.generate([prompt_text(r.kind, r.question.question, style=r.question.style, shots=sampling.shots)
+                                    for r in requests], params)
         latency = (time.monotonic() - start) / max(len(requests), 1)
         for request, output in zip(requests, outputs):
             stops = get_kind(request.kind).stop

@@ -1,0 +1,176 @@
+"""Answers beyond numbers: reading labels, choices and yes/no out of real and hand-made model text,
+label gold answers in records and `mixdistill score`, and the shipped label benchmarks."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from mixdistill_plugin.answers import AnswerType, answers_equal, cut_run_on, evaluate_arithmetic, extract_answer
+from mixdistill_plugin.cli import main
+from mixdistill_plugin.data import SHIPPED
+from mixdistill_plugin.tasks import load_questions
+from mixdistill_plugin.voting import majority_vote, mixed_vote
+
+CQA = AnswerType.of("choice", ["park", "coloring book", "garden center", "math problem", "gravity"])
+NLI = AnswerType.of("label", ["entailment", "neutral", "contradiction"])
+YES_NO = AnswerType.of("yes_no")
+
+
+def recording(name: str) -> list[dict]:
+    with gzip.open(SHIPPED / "recordings" / f"{name}.jsonl.gz", "rt", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+@pytest.mark.parametrize("spec, text, expected", [
+    (CQA, "Only math problem fits. So the answer is (d) math problem.\n\nQ: What is red?\n(a) park", "math problem"),
+    (CQA, "So the answer is (d).", "math problem"),
+    (CQA, "So the answer is d.", "math problem"),
+    (CQA, "The answer is Garden Center.", "garden center"),
+    (CQA, "gravity", "gravity"),
+    (CQA, "A: (b)", "coloring book"),
+    (CQA, "It could be a park or a coloring book; I pick the coloring book", "coloring book"),  # no marker: the last
+    (CQA, "So the answer is (z) nothing.", None),
+    (NLI, "The packages may not be from lunch.\nAnswer: neutral\n\nPremise: Two women.\nHypothesis: x", "neutral"),
+    (NLI, "The answer is contradiction.", "contradiction"),
+    (NLI, "Entailment", "entailment"),
+    (NLI, "I cannot tell.", None),
+    (YES_NO, "Goldfish need cool water. So the answer is no.", "no"),
+    (YES_NO, "The answer is yes.", "yes"),
+    (YES_NO, "True", "yes"),
+    (YES_NO, "The answer: false.", "no"),
+    (YES_NO, "Maybe.", None),
+])
+def test_label_answers_read_from_model_text(spec, text, expected):
+    assert spec.read(text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("42 / 2 = 21. The answer is (84 / 2).\n\nQ: There are 120 students. The answer is (120 / 3).", 42),
+    ("The answer is ((5 + 2) - 6).", 1),
+    ("The answer is 84 / 2 = 42.", 42),
+    ("The answer is (3 - 10) * 2 dollars.", -14),
+    ("The answer is 1,080.", 1080),
+    ("The answer is (2 ** 100).", 2),  # a power is not plain arithmetic: its first number
+    ("The answer is (x + 4).", 4),  # not arithmetic: the first number after the marker
+])
+def test_numeric_answers_written_as_arithmetic_are_evaluated(text, expected):
+    assert extract_answer(text) == pytest.approx(expected)
+
+
+def test_arithmetic_is_walked_never_evaluated():
+    assert evaluate_arithmetic("(1 + 2) * 3") == 9
+    assert evaluate_arithmetic("__import__('os').system('true')") is None
+    assert evaluate_arithmetic("1 / 0") is None
+    assert evaluate_arithmetic("(" * 300 + "1" + ")" * 300) is None
+    assert cut_run_on("Answer: neutral\n\nPremise: a") == "Answer: neutral"
+
+
+def test_equality_and_votes_over_labels():
+    assert answers_equal("neutral", "neutral") and not answers_equal("neutral", "entailment")
+    assert not answers_equal("1", 1.0) and not answers_equal(None, None)
+    assert majority_vote(["yes", None, "no", "no"]).answer == "no"
+    assert majority_vote([None, None]).answer is None
+    assert mixed_vote(["tired", "tired", "frozen"], []).answer == "tired"
+
+
+def test_palm_svamp_outputs_read_as_the_paper_reads_them():
+    """PaLM-540B's CoT for SVAMP train ends with an expression; evaluated, 73.5 to 75% are right."""
+    gold = {q.id: q.answer for q in load_questions("svamp", "train")[0]}
+    outputs = recording("svamp_palm_cot")
+    right = sum(answers_equal(extract_answer(o["text"]), gold[o["id"]]) for o in outputs)
+    assert len(outputs) == 800 and 0.735 <= right / 800 <= 0.75
+
+
+@pytest.mark.parametrize("dataset, split, name, strict", [
+    ("cqa", "train", "cqa_palm_cot", r"So the answer is \(([a-e])\)"),
+    ("esnli", "validation", "esnli_palm_cot", r"^Answer: (entailment|neutral|contradiction)\s*$"),
+])
+def test_palm_label_outputs_agree_with_a_strict_reading(dataset, split, name, strict):
+    """Wherever a strict pattern finds PaLM's answer before the run-on, the reader finds the same one."""
+    questions = {q.id: q for q in load_questions(dataset, split)[0]}
+    outputs = recording(name)
+    assert len(outputs) == len(questions)
+    checked = right = 0
+    for output in outputs:
+        question = questions[output["id"]]
+        found = re.search(strict, re.split(r"\n\s*\n", output["text"])[0], re.MULTILINE)
+        read = question.spec.read(output["text"])
+        right += answers_equal(read, question.answer)
+        if found:
+            checked += 1
+            token = found.group(1)
+            assert read == (question.spec.choices["abcde".index(token)] if len(token) == 1 else token)
+    assert checked > 0.9 * len(outputs)
+    assert 0.6 < right / len(outputs) < 0.95  # PaLM is a real teacher: mostly, not always, right
+
+
+def test_shipped_label_benchmarks_load_with_their_answer_types():
+    sizes = {("cqa", "train"): 9741, ("cqa", "test"): 1221, ("esnli", "validation"): 9842, ("esnli", "test"): 9824,
+             ("strategyqa", "train"): 2061, ("strategyqa", "dev"): 229}
+    for (name, split), size in sizes.items():
+        questions, _ = load_questions(name, split)
+        assert len(questions) == size and len({q.id for q in questions}) == size
+        assert all(answers_equal(q.spec.read(q.spec.sentence(q.answer)), q.answer) for q in questions[:200])
+    cqa = load_questions("cqa", "test")[0][0]
+    assert cqa.question.splitlines()[1:3] == ["Answer Choices:", "(a) british columbia"] and cqa.answer == "wooded area"
+    assert load_questions("strategyqa")[0][0].answer in ("yes", "no")  # its test split is dev
+    with pytest.raises(ValueError, match="strategyqa has no split 'test'; its splits: train, dev"):
+        load_questions("strategyqa", "test")
+
+
+def test_anli_loads_from_a_data_folder_and_never_ships(tmp_path):
+    from conftest import REPO
+
+    (tmp_path / "anli").mkdir()
+    (tmp_path / "anli" / "test.jsonl").write_text((REPO / "tests" / "data" / "anli_tiny.jsonl").read_text())
+    questions, _ = load_questions("anli", "test", data_dir=tmp_path)
+    assert len(questions) == 12 and {q.answer for q in questions} == {"entailment", "neutral", "contradiction"}
+    assert questions[0].question.startswith("Premise: ") and questions[0].style == "nli"
+    assert not (SHIPPED / "anli").exists()
+
+
+def write_rows(path, rows) -> str:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return str(path)
+
+
+def test_score_reads_label_rows(tmp_path):
+    preds = write_rows(tmp_path / "p.jsonl", [
+        {"id": 1, "answer": "garden center", "choices": ["park", "garden center", "zoo"],
+         "cot": ["So the answer is (b) garden center.", "So the answer is (a).", "The answer is garden center."]},
+        {"id": 2, "answer": True, "cot": ["So the answer is no.", "So the answer is yes.", "yes"]},
+        {"id": 3, "answer": "neutral", "cot": ["Answer: contradiction", "Answer: contradiction", "Answer: neutral"]},
+    ])
+    result = CliRunner().invoke(main, ["score", preds, "--json", "--choices", "entailment,neutral,contradiction",
+                                       "--details", str(tmp_path / "d.jsonl")])
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.stdout)
+    assert (scored["n"], scored["cot_acc"], scored["cot_maj"]) == (3, pytest.approx(100 / 3), pytest.approx(200 / 3))
+    assert scored["pot_acc"] is None and scored["mixed_maj"] == pytest.approx(200 / 3)
+    details = [json.loads(line) for line in (tmp_path / "d.jsonl").read_text().splitlines()]
+    assert [p["answer"] for p in details[0]["cot"]] == ["garden center", "park", "garden center"]
+    assert details[1]["gold"] == "yes" and details[2]["votes"]["cot"]["answer"] == "contradiction"
+
+
+@pytest.mark.parametrize("row, problem", [
+    ({"id": 1, "answer": "zoo", "choices": ["park", "garden"]}, "'zoo' is not one of 'park', 'garden'"),
+    ({"id": 1, "answer": "math problem"}, "'math problem' is not a number; a label answer needs its label set"),
+    ({"id": 1, "answer": "park", "choices": ["park"]}, "needs at least two different choices"),
+    ({"id": 1, "answer": "park", "choices": "park,zoo"}, "field 'choices': expected a list of strings"),
+])
+def test_bad_label_rows_name_file_line_and_field(tmp_path, row, problem):
+    preds = write_rows(tmp_path / "bad.jsonl", [{"id": 0, "answer": 1, "cot": ["1"]}, row])
+    result = CliRunner().invoke(main, ["score", preds])
+    assert result.exit_code == 2 and f"bad.jsonl:2: " in result.output and problem in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unknown_label_against_choices_given_on_the_command_line(tmp_path):
+    preds = write_rows(tmp_path / "p.jsonl", [{"id": 1, "answer": "maybe", "cot": ["Answer: neutral"]}])
+    result = CliRunner().invoke(main, ["score", preds, "--choices", "entailment,neutral,contradiction"])
+    assert result.exit_code == 2 and "p.jsonl:1: field 'answer': 'maybe' is not one of 'entailment'" in result.output
