@@ -402,14 +402,16 @@ def premise_and_hypothesis(premise: str, hypothesis: str) -> str:
 
 
 def _label_style(name: str, problem: str, cot: str, predict: str, explain: str,
-                 solved: Sequence[tuple[str, str, str]]) -> Style:
+                 solved: Sequence[tuple[str, str, str]], more: dict[str, Wording] | None = None) -> Style:
     """A style for label answers: ``cot``/``predict``/``explain`` instructions and ``(question, rationale,
-    label)`` exemplars (the rationale for ``cot`` and ``explain``, the label for ``predict``)."""
+    label)`` exemplars (the rationale for ``cot`` and ``explain``, the label for ``predict``); ``more``
+    words further kinds."""
     reasoned = tuple(Exemplar(q, r) for q, r, _ in solved)
     return register_style(Style(name, problem, {
         "cot": Wording(cot, reasoned),
         "predict": Wording(predict, tuple(Exemplar(q, label) for q, _, label in solved)),
         "explain": Wording(explain, reasoned),
+        **(more or {}),
     }))
 
 
@@ -466,21 +468,47 @@ NLI = _label_style(
 )
 
 _YES_NO_ENDING = 'then finish with the sentence "So the answer is yes." or "So the answer is no."'
+_YES_NO_QUESTIONS = ("Could a goldfish live for a week in a pot of boiling water?", "Is a week longer than five days?",
+                     "Can a person walk from London to New York?", "Does ice float on liquid water?")
+# Socratic CoT on yes/no questions (StrategyQA): sub-questions that gather the facts, the last answer decides.
+_YES_NO_SOCRATIC = {
+    "socratic": Wording(
+        "Break the yes/no question into simple sub-questions and answer them in order. Write one line per "
+        'sub-question: the sub-question, then " ** ", then its answer. The answer on the last line must end with '
+        '"So the answer is yes." or "So the answer is no."',
+        tuple(Exemplar(q, r) for q, r in zip(_YES_NO_QUESTIONS, (
+            "How warm must the water be for a goldfish to live? ** Goldfish need cool water, well below 30 degrees.\n"
+            "How hot is boiling water? ** Boiling water is 100 degrees.\n"
+            "Can a goldfish live in water that hot? ** No, water that hot kills a fish within moments. "
+            "So the answer is no.",
+            "How many days are in a week? ** A week has seven days.\n"
+            "Is seven more than five? ** Yes, seven is more than five. So the answer is yes.",
+            "What lies between London and New York? ** The Atlantic Ocean lies between them.\n"
+            "Can a person walk across the Atlantic Ocean? ** No, an ocean cannot be crossed on foot. "
+            "So the answer is no.",
+            "Is ice more or less dense than liquid water? ** Ice is less dense, because water expands as it freezes.\n"
+            "Does something less dense than water float on it? ** Yes, it floats. So the answer is yes.",
+        )))),
+    "decompose": Wording(
+        "Break the yes/no question into simple sub-questions. Given the question and the sub-questions answered "
+        'so far, ask the next sub-question, or write "No more sub-questions." when the last answer settles the '
+        "question.", ()),
+    "solve": Wording(
+        "Answer the last sub-question of the yes/no question in one sentence. When the answer settles the "
+        'question, end it with "So the answer is yes." or "So the answer is no."', ()),
+}
 YES_NO = _label_style(
     "yes_no", "yes/no question",
     "Answer the yes/no question. Reason step by step with the facts you know, " + _YES_NO_ENDING,
     "predict: Answer the yes/no question with yes or no only.",
     "explain: Explain step by step, with the facts you know, how to answer the yes/no question, " + _YES_NO_ENDING,
-    (
-        ("Could a goldfish live for a week in a pot of boiling water?",
-         "Goldfish live in cool water, and boiling water kills a fish within moments. So the answer is no.", "no"),
-        ("Is a week longer than five days?",
-         "A week has seven days, and seven is more than five. So the answer is yes.", "yes"),
-        ("Can a person walk from London to New York?",
-         "London and New York lie on opposite sides of the Atlantic Ocean, which cannot be crossed on foot. "
-         "So the answer is no.", "no"),
-        ("Does ice float on liquid water?",
-         "Water expands when it freezes, so ice is less dense than liquid water and floats on it. "
-         "So the answer is yes.", "yes"),
-    ),
+    tuple(zip(_YES_NO_QUESTIONS, (
+        "Goldfish live in cool water, and boiling water kills a fish within moments. So the answer is no.",
+        "A week has seven days, and seven is more than five. So the answer is yes.",
+        "London and New York lie on opposite sides of the Atlantic Ocean, which cannot be crossed on foot. "
+        "So the answer is no.",
+        "Water expands when it freezes, so ice is less dense than liquid water and floats on it. "
+        "So the answer is yes.",
+    ), ("no", "yes", "no", "yes"))),
+    _YES_NO_SOCRATIC,
 )

@@ -59,7 +59,7 @@ def read_answers(kind: str, texts: Sequence[str], executor: Executor,
     if reader == "none":
         raise ValueError(f"prompt kind {kind!r} has no answer to read")
     types = [specs] * len(texts) if isinstance(specs, AnswerType) else list(specs)
-    read = [spec.read(text) if reader == "extract" else final_answer(text) for spec, text in zip(types, texts)]
+    read = [spec.read(text) if reader == "extract" else final_answer(text, spec) for spec, text in zip(types, texts)]
     return [(a, "answer" if a is not None else "no_answer", "") for a in read]
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Literal, Sequence
 
-from mixdistill_plugin.answers import NUMBER_RE, extract_answer, parse_number
+from mixdistill_plugin.answers import NUMBER, NUMBER_RE, Answer, AnswerType, extract_answer, parse_number
 
 DONE = "No more sub-questions."
 
@@ -44,17 +44,20 @@ def format_steps(steps: Sequence[Step]) -> str:
     return "\n".join(f"{s.question} ** {s.answer}" for s in steps)
 
 
-def step_answer(answer: str) -> float | None:
-    """The number a step's answer gives: the result of its last ``=``, else the extracted answer."""
+def step_answer(answer: str, spec: AnswerType = NUMBER) -> Answer | None:
+    """The answer a step's answer gives: for a number, the result of its last ``=``, else the extracted
+    answer; for a label (``spec``), the label read from it."""
+    if spec.kind != "number":
+        return spec.read(answer)
     _, equals, result = answer.rpartition("=")
     found = NUMBER_RE.match(result.strip()) if equals else None
     return parse_number(found.group(0)) if found else extract_answer(answer)
 
 
-def final_answer(text: str) -> float | None:
+def final_answer(text: str, spec: AnswerType = NUMBER) -> Answer | None:
     """The answer a decomposition reaches: its last step's (:func:`step_answer`)."""
     steps = parse_steps(text)
-    return step_answer(steps[-1].answer) if steps else None
+    return step_answer(steps[-1].answer, spec) if steps else None
 
 
 def role_question(problem: str, steps: Sequence[Step], sub_question: str | None = None) -> str:
@@ -81,9 +84,9 @@ class Trace:
     steps: list[Step] = field(default_factory=list)
     ended: Literal["done", "max_steps"] = "max_steps"
 
-    @property
-    def answer(self) -> float | None:
-        return step_answer(self.steps[-1].answer) if self.steps else None
+    def answer(self, spec: AnswerType = NUMBER) -> Answer | None:
+        """The answer the last step reached, read as ``spec`` says."""
+        return step_answer(self.steps[-1].answer, spec) if self.steps else None
 
 
 Generate = Callable[[str, list[str]], list[str]]

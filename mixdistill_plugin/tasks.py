@@ -136,5 +136,5 @@ ANLI = register_task(Task(
     ("train", "dev", "test", *(f"{s}_r{r}" for r in (1, 2, 3) for s in ("train", "dev", "test"))), ("cot",), shipped=False,
     about="ANLI round 1's test split (1000 pairs; from the hub or anli/test.jsonl in the data folder)"))
 STRATEGYQA = register_task(Task(
-    "strategyqa", "StrategyQA", data.strategyqa, "yes_no", "yes_no", "strategyqa", ("train", "dev"), ("cot",),
+    "strategyqa", "StrategyQA", data.strategyqa, "yes_no", "yes_no", "strategyqa", ("train", "dev"), ("cot", "socratic"),
     test_split="dev", about="StrategyQA's dev split (229 questions)"))

@@ -50,9 +50,10 @@ def examples(record: TrainRecord, kinds: Sequence[str] | None = None) -> list[Ex
                 raise ValueError(f"record {record.id!r}: rationale is not a 'sub-question ** answer' decomposition")
             for n, step in enumerate(steps):
                 if target == "next_question":
-                    out.append(Example(kind, role_question(record.question, steps[:n]), step.question))
+                    out.append(Example(kind, role_question(record.question, steps[:n]), step.question, record.style))
                 else:
-                    out.append(Example(kind, role_question(record.question, steps[:n], step.question), step.answer))
+                    out.append(Example(kind, role_question(record.question, steps[:n], step.question), step.answer,
+                                       record.style))
             if target == "next_question":
-                out.append(Example(kind, role_question(record.question, steps), DONE))
+                out.append(Example(kind, role_question(record.question, steps), DONE, record.style))
     return out

@@ -206,3 +206,33 @@ def test_make_distill_at_its_defaults_in_a_fresh_clone(tmp_path):
     for student in ("base", "distilled"):
         assert f"| mixed | {student} | svamp_mixed | 30 | 4 |" in report
     assert (clone / "runs" / "mixed" / "student" / "adapter_model.safetensors").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset, recipe, task, split, kinds", [
+    ("cqa", "step_by_step", "cqa_direct", "train", {"cot"}),
+    ("esnli", "cot", "esnli_cot", "validation", {"cot"}),
+    ("strategyqa", "socratic", "strategyqa_socratic", "train", {"cot", "socratic"}),
+])
+def test_make_distill_on_the_label_datasets(smollm2, tmp_path, dataset, recipe, task, split, kinds):
+    """Each text-label benchmark end to end at the smallest scale: the human explanations as the gold
+    teacher (its train split explicit: e-SNLI trains on validation), the recipe's student, its task
+    (StrategyQA's Socratic student through `mixdistill socratic`, its last answer read as yes/no)."""
+    run = tmp_path / "run"
+    proc = make_distill(run, f"DATASET={dataset}", f"RECIPE={recipe}")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert f"--dataset {dataset} --split {split} --teacher gold" in proc.stdout
+    assert "pot: does not apply to" in proc.stderr
+    train = rows(run / "teacher" / "train.jsonl")
+    assert {r["kind"] for r in train} == kinds and all(isinstance(r["answer"], str) for r in train)
+    evaluations = load_evaluations(run)
+    assert [(e.student, e.task, len(e.questions)) for e in evaluations] == [("base", task, 3), ("distilled", task, 3)]
+    report = (run / "report.md").read_text()
+    assert f"| base | {task} | 3 |" in report and "## Paired comparisons" in report
+
+
+@pytest.mark.slow
+def test_a_recipe_that_does_not_apply_stops_make_distill_at_once(tmp_path):
+    proc = make("distill", f"RUN={tmp_path / 'run'}", "DATASET=esnli", "RECIPE=mixed")
+    assert proc.returncode != 0 and not (tmp_path / "run" / "teacher").exists()
+    assert "recipe 'mixed' on --dataset esnli: this recipe does not apply to e-SNLI" in proc.stderr

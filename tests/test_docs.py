@@ -22,3 +22,24 @@ def test_the_recipe_table_in_the_docs_is_what_mixdistill_recipes_prints():
     assert [args for args, _ in blocks] == ["", " --dataset cqa"]
     for args, block in blocks:
         assert block == CliRunner().invoke(main, ["recipes", *args.split()]).stdout
+
+
+def test_the_readme_dataset_table_is_the_task_registry():
+    from mixdistill_plugin.harness.make_tasks import task_names
+    from mixdistill_plugin.recipes import RECIPES
+    from mixdistill_plugin.tasks import task_names as datasets
+
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("| dataset | answers | shipped splits |"):].split("\n\n")[0].splitlines()[2:]
+    cells = {row.split("|")[1].strip(" `"): [c.strip() for c in row.split("|")[1:-1]] for row in table}
+    assert list(cells) == datasets()
+    for dataset, row in cells.items():
+        assert row[3] == ", ".join(f"`{t}`" for t in task_names(dataset))
+        applies = []
+        for name, recipe in RECIPES.items():
+            try:
+                recipe.check(dataset)
+                applies.append(name)
+            except ValueError:
+                pass
+        assert row[4] == ("all" if len(applies) == len(RECIPES) else ", ".join(applies))

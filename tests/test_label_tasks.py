@@ -174,3 +174,29 @@ def test_an_unknown_label_against_choices_given_on_the_command_line(tmp_path):
     preds = write_rows(tmp_path / "p.jsonl", [{"id": 1, "answer": "maybe", "cot": ["Answer: neutral"]}])
     result = CliRunner().invoke(main, ["score", preds, "--choices", "entailment,neutral,contradiction"])
     assert result.exit_code == 2 and "p.jsonl:1: field 'answer': 'maybe' is not one of 'entailment'" in result.output
+
+
+def test_strategyqa_socratic_gold_pairs_sub_questions_with_facts():
+    from mixdistill_plugin.records import Question
+    from mixdistill_plugin.socratic import final_answer
+    from mixdistill_plugin.teachers.gold import gold_rationale
+
+    questions, _ = load_questions("strategyqa", "train")
+    text = gold_rationale(questions[5], "socratic")
+    assert text.splitlines() == [
+        "What protein is Shrimp scampi made out of? ** Shrimp scampi is a dish made with shrimp.",
+        "What have #1 been found to contain? ** Shrimp have been found to contain microplastics.",
+        "Are #2 free from plastic? ** Microplastics are plastic material. So the answer is no."]
+    assert final_answer(text, questions[5].spec) == "no" == questions[5].answer
+    made = [gold_rationale(q, "socratic") for q in questions]
+    assert sum(m is not None for m in made) == 1950  # the others have fewer facts than sub-questions
+    assert all(final_answer(m, q.spec) == q.answer for m, q in zip(made, questions) if m)
+    short = Question(id="s", question="?", answer=True, answer_type="yes_no", style="yes_no", source="strategyqa",
+                     annotation="One fact.", decomposition="A?\nB?\nC?")
+    assert gold_rationale(short, "socratic") is None
+
+
+def test_socratic_refuses_questions_it_has_no_prompts_for():
+    result = CliRunner().invoke(main, ["socratic", "--model_args", "pretrained=none", "--dataset", "cqa", "--limit", "2",
+                                       "--output_path", "unused"])
+    assert result.exit_code == 2 and "Socratic CoT does not apply to multiple-choice questions" in result.output

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import shutil
 import subprocess
@@ -68,6 +70,22 @@ def test_lm_eval_runs_svamp_mixed_with_no_flag_from_another_folder(smollm2, tmp_
     for metric in ("cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj"):
         assert any(metric in line and "paths" in line for line in table), proc.stdout[-3000:]
     assert "svamp_mixed" in proc.stdout
+
+
+def test_lm_eval_runs_a_label_task_with_no_flag_from_another_folder(smollm2, tmp_path):
+    """`lm_eval --tasks cqa_cot` as typed: the shipped CommonsenseQA, choices read from the student's text."""
+    lm_eval = Path(sys.executable).parent / "lm_eval"
+    cmd = [str(lm_eval), "--tasks", "cqa_cot", "--model", "hf", "--model_args", f"pretrained={smollm2}",
+           "--limit", "2", "--gen_kwargs", "max_gen_toks=32", "--log_samples", "--output_path", str(tmp_path / "out")]
+    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=offline_env(), timeout=3500)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    table = [line for line in proc.stdout.splitlines() if line.startswith("|")]
+    assert any("cot_acc" in line for line in table) and any("cot_maj" in line for line in table)
+    (samples,) = (tmp_path / "out").glob("*/samples_cqa_cot_*.jsonl")
+    docs = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert [d["doc"]["answer"] for d in docs] == ["wooded area", "go downtown"]
+    read = [(ast.literal_eval(p)["answer"], d["doc"]["choices"]) for d in docs for p in d["filtered_resps"][0]]
+    assert len(read) == 20 and all(answer in (*choices, None) for answer, choices in read)  # logged as text
 
 
 def copy_of_the_project(dest: Path) -> Path:

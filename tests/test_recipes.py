@@ -69,7 +69,7 @@ def test_the_loop_replays_a_decomposition_with_the_training_prompts():
 
     logged = []
     (trace,) = run([QUESTION], student, on_step=lambda i, t: logged.append(len(t.steps)))
-    assert trace.steps == parse_steps(SOCRATIC.rationale) and trace.ended == "done" and trace.answer == 17
+    assert trace.steps == parse_steps(SOCRATIC.rationale) and trace.ended == "done" and trace.answer() == 17
     assert sorted(asked) == sorted(targets) and logged == [1, 2]
 
 

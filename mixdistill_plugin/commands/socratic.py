@@ -19,8 +19,8 @@ from mixdistill_plugin.commands.options import data_dir_option
 @click.option("--solver_model_args", "--solver-model-args", "solver_model_args",
               help="A second student for the solver role (two-student Socratic CoT) [default: the same model].")
 @click.option("--dataset", default="svamp", show_default=True,
-              help="A dataset of `mixdistill tasks` whose questions take Socratic decompositions (svamp, gsm8k), "
-                   "or a file (as for generate).")
+              help="A dataset of `mixdistill tasks` whose questions take Socratic decompositions (svamp, gsm8k, "
+                   "strategyqa), or a file (as for generate).")
 @click.option("--split", help="A split of the dataset [default: its test split].")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
 @data_dir_option
@@ -62,7 +62,7 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
     from mixdistill_plugin.harness.models import complete, load_student, student_prompt
     from mixdistill_plugin.jsonl import write_atomic, write_jsonl_atomic
     from mixdistill_plugin.jsonl import InputError
-    from mixdistill_plugin.prompts import get_kind, get_style, style_kinds
+    from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, get_style, style_kinds
     from mixdistill_plugin.scoring import score_answers, summarize
     from mixdistill_plugin.socratic import format_steps, run
 
@@ -76,17 +76,22 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
         raise click.BadParameter(str(exc), param_hint="--split") from None
     except DataUnavailable as exc:
         raise click.ClickException(str(exc)) from None
-    for style in {q.style for q in questions}:
+    styles = {q.style for q in questions}
+    for style in styles:
         if "decompose" not in style_kinds(style):
-            raise click.UsageError(f"Socratic CoT does not apply to {get_style(style).problem}s in mixdistill: "
-                                   "it decomposes math word problems")
+            raise click.UsageError(f"Socratic CoT does not apply to {get_style(style).problem}s: no decomposition "
+                                   "prompts word them (it applies to math word problems and yes/no questions)")
+    if len(styles) > 1:
+        raise click.UsageError(f"{dataset}: questions of several prompt styles ({', '.join(sorted(styles))}); "
+                               "run each kind of question on its own")
+    (style,) = styles or {DEFAULT_STYLE}
     decomposer = load_student(model_name, model_args, batch_size, device)
     solver = load_student(model_name, solver_model_args, batch_size, device) if solver_model_args else decomposer
 
     def generate(kind: str, texts: list[str]) -> list[str]:
         lm = decomposer if kind == "decompose" else solver
         gen = {"until": list(get_kind(kind).stop), "do_sample": False, "max_gen_toks": max_gen_toks}
-        return complete(lm, [student_prompt(lm, kind, t, chat) for t in texts], [gen] * len(texts))
+        return complete(lm, [student_prompt(lm, kind, t, chat, style) for t in texts], [gen] * len(texts))
 
     def show(index: int, trace) -> None:
         step = trace.steps[-1]
@@ -94,17 +99,19 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
 
     traces = run([q.question for q in questions], generate, max_steps, show if log_steps else None)
     task = f"{Path(dataset).stem}_socratic"
-    scores = [score_answers(q.answer, {"socratic": [t.answer]}) for q, t in zip(questions, traces)]
+    answers = [t.answer(q.spec) for q, t in zip(questions, traces)]
+    scores = [score_answers(q.answer, {"socratic": [a]}) for q, a in zip(questions, answers)]
     summary = summarize(scores, ["socratic_acc"])
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S.%f")
     output_path.mkdir(parents=True, exist_ok=True)
     write_jsonl_atomic(output_path / f"samples_{task}_{stamp}.jsonl", (
-        {"doc_id": i, "doc": {"id": q.id, "question": q.question, "answer": q.answer, "kind": "socratic"},
+        {"doc_id": i, "doc": {"id": q.id, "question": q.question, "answer": q.answer, "kind": "socratic",
+                              "style": q.style},
          "resps": [[format_steps(t.steps)]],
-         "filtered_resps": [[{"answer": t.answer, "outcome": "answer" if t.answer is not None else "no_answer",
+         "filtered_resps": [[{"answer": a, "outcome": "answer" if a is not None else "no_answer",
                               "detail": f"{len(t.steps)} steps, ended: {t.ended}"}]],
          "steps": [{"question": s.question, "answer": s.answer} for s in t.steps], "ended": t.ended}
-        for i, (q, t) in enumerate(zip(questions, traces))))
+        for i, (q, t, a) in enumerate(zip(questions, traces, answers))))
     results = {"results": {task: {"alias": task, "socratic_acc,paths": summary["socratic_acc"] / 100}},
                "config": {"model": model_name, "model_args": model_args,
                           "solver_model_args": solver_model_args or model_args, "max_steps": max_steps,

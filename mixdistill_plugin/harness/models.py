@@ -10,7 +10,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 from lm_eval.api.registry import get_model
 
-from mixdistill_plugin.prompts import chat_messages, prompt_text
+from mixdistill_plugin.prompts import DEFAULT_STYLE, chat_messages, prompt_text
 
 
 def load_student(model_name: str, model_args: str, batch_size: int, device: str | None = None) -> LM:
@@ -22,10 +22,12 @@ def load_student(model_name: str, model_args: str, batch_size: int, device: str 
     return get_model(model_name).create_from_arg_string(model_args, {"batch_size": batch_size, "device": device})
 
 
-def student_prompt(lm: LM, kind: str, question: str, chat: bool) -> str:
-    """The registry's student prompt of ``kind``, in ``lm``'s chat template when ``chat``
+def student_prompt(lm: LM, kind: str, question: str, chat: bool, style: str = DEFAULT_STYLE) -> str:
+    """The registry's student prompt of ``kind`` in ``style``, in ``lm``'s chat template when ``chat``
     (as ``lm_eval --apply_chat_template`` renders a task's prompt)."""
-    return lm.apply_chat_template(chat_messages(kind, question)) if chat else prompt_text(kind, question)
+    if chat:
+        return lm.apply_chat_template(chat_messages(kind, question, style=style))
+    return prompt_text(kind, question, style=style)
 
 
 def complete(lm: LM, prompts: Sequence[str], gen_kwargs: Sequence[dict]) -> list[str]:

@@ -5,6 +5,9 @@ The offline default of ``make distill`` and the literature's "human rationale" b
 - Label answers (CommonsenseQA, e-SNLI, ANLI, StrategyQA): CoT is the dataset's human explanation
   (CoS-E, e-SNLI's first explanation, ANLI's reason, StrategyQA's facts) followed by the answer
   sentence the prompts ask for (``So the answer is (b) refrigerator.``, ``The answer is neutral.``).
+  Socratic (StrategyQA): its human sub-questions, answered by its facts in order, the last step
+  holding the facts left over and the answer sentence: a mechanical pairing, not a teacher's (a
+  question with fewer facts than sub-questions before the last gets none).
 
 - SVAMP ``Equation`` ``( ( 4.0 - 2.0 ) + 3.0 )``: CoT ``4 - 2 = 2. 2 + 3 = 5. The answer is 5.``;
   PoT ``ans = (4 - 2) + 3``.
@@ -57,6 +60,8 @@ def gold_rationale(question: Question, kind: str) -> str | None:
     by the annotation's form (an equation, a worked solution with ``####``, a human explanation)."""
     note = question.annotation
     if question.answer_type != "number":  # a human explanation, then the answer as the prompts ask for it
+        if kind == "socratic" and note and question.decomposition:
+            return _facts_socratic(question.decomposition, note, question.spec.sentence(question.answer))
         return f"{_sentences(note)} {question.spec.sentence(question.answer)}" if kind == "cot" and note else None
     equation = note is not None and _EQUATION.fullmatch(note.strip()) is not None
     if kind == "socratic":
@@ -70,6 +75,17 @@ def gold_rationale(question: Question, kind: str) -> str | None:
     if "####" in note:
         return _gsm8k_cot(note) if kind == "cot" else _gsm8k_pot(note)
     return None
+
+
+def _facts_socratic(decomposition: str, facts: str, sentence: str) -> str | None:
+    """StrategyQA's sub-questions answered by its facts, in order, the facts left over and the answer
+    sentence on the last step; ``None`` when there are fewer facts than sub-questions before the last."""
+    questions = [line.strip() for line in decomposition.splitlines() if line.strip()]
+    known = [_sentences(line) for line in facts.splitlines() if line.strip()]
+    if not questions or len(known) < len(questions) - 1:
+        return None
+    answers = known[: len(questions) - 1] + [" ".join([*known[len(questions) - 1:], sentence])]
+    return "\n".join(f"{q} ** {a}" for q, a in zip(questions, answers))
 
 
 def _sentences(text: str) -> str:
