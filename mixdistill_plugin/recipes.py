@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mixdistill_plugin.tasks import FILE, FILE_PREFIX, get_task
-
 
 @dataclass(frozen=True)
 class Recipe:
@@ -46,6 +44,8 @@ class Recipe:
     def check(self, dataset: str) -> None:
         """A ``ValueError`` that says why, when this recipe cannot apply to ``dataset`` (a registered name;
         ``file``: any file, checked when it is read)."""
+        from mixdistill_plugin.tasks import FILE, get_task  # the registry loads when a dataset is named
+
         if dataset == FILE:
             return
         task = get_task(dataset)
@@ -58,6 +58,8 @@ class Recipe:
     def task_name(self, dataset: str) -> str:
         """The lm-eval task that evaluates this recipe on ``dataset`` (empty: none, see ``task``); a
         ``KeyError`` for an unknown dataset, a ``ValueError`` where the recipe does not apply."""
+        from mixdistill_plugin.tasks import FILE, FILE_PREFIX, get_task
+
         self.check(dataset)
         prefix = FILE_PREFIX if dataset == FILE else get_task(dataset).prefix
         return f"{prefix}_{self.task}" if self.task else ""

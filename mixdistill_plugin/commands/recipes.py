@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 
 from mixdistill_plugin.recipes import RECIPES
-from mixdistill_plugin.tasks import FILE, is_task, task_names
 
 
 def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from mixdistill_plugin.tasks import FILE, is_task, task_names
+
     if value != FILE and not is_task(value):
         raise click.BadParameter(f"{value!r} is not a dataset of `mixdistill tasks` ({', '.join(task_names())}) "
                                  f"nor {FILE!r} (the file_md_* tasks)")

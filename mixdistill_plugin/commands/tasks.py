@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from mixdistill_plugin.tasks import get_task, is_task, task_names
-
 
 def _dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from mixdistill_plugin.tasks import is_task, task_names
+
     if value is not None and not is_task(value):
         raise click.BadParameter(f"{value!r} is not one of {', '.join(task_names())}")
     return value
@@ -23,6 +23,7 @@ def tasks(dataset: str | None, train_split: bool) -> None:
     `--dataset NAME` of generate, eval, socratic and `make distill DATASET=NAME` take these names.
     """
     from mixdistill_plugin.harness.make_tasks import task_names as lm_eval_tasks
+    from mixdistill_plugin.tasks import get_task, task_names
 
     if train_split:
         if not dataset:
