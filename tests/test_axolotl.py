@@ -376,7 +376,7 @@ def test_socratic_yields_both_roles_with_the_loops_prompts(tokenizer, tmp_path):
         return [trained_on[p] for p in prompts]  # KeyError if the loop asked a prompt not trained on
 
     (trace,) = run([SOCRATIC_RECORD["question"]], student)
-    assert trace.ended == "done" and trace.answer == 7.0
+    assert trace.ended == "done" and trace.answer() == 7.0
     assert len(TrainRecord.model_validate(SOCRATIC_RECORD).rationale.splitlines()) == len(trace.steps)
 
 
