@@ -18,15 +18,21 @@ from mixdistill_plugin.commands.score import score
 from mixdistill_plugin.commands.socratic import socratic
 from mixdistill_plugin.commands.solve import solve
 from mixdistill_plugin.commands.tasks import tasks
-from mixdistill_plugin.containment import WEAK_ENV, SandboxUnavailable
+from mixdistill_plugin.containment import WEAK_ENV
+from mixdistill_plugin.errors import UserError
 
 
 class _Commands(click.Group):
+    """Every command's :class:`UserError` (bad input, missing data, a refused setting, an unusable
+    teacher or sandbox) is printed here, one way: ``Error: <message>``, no traceback."""
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except SandboxUnavailable as exc:
-            raise click.ClickException(str(exc)) from None
+        except UserError as exc:
+            problem = click.ClickException(str(exc))
+            problem.exit_code = exc.exit_code
+            raise problem from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

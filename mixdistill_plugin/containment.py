@@ -30,6 +30,8 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 
+from mixdistill_plugin.errors import UserError
+
 WEAK_ENV = "MIXDISTILL_ALLOW_WEAK_SANDBOX"
 REQUIRED = ("seccomp",)
 
@@ -76,7 +78,7 @@ LAYER_HELP = {
 }
 
 
-class SandboxUnavailable(RuntimeError):
+class SandboxUnavailable(UserError, RuntimeError):
     """A required containment layer is missing and weaker containment was not allowed."""
 
 

@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Sequence
 
 from pydantic import ValidationError
 
+from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.answers import canonical_label, parse_number
 from mixdistill_plugin.jsonl import InputError, numbered_lines, parse_line
 from mixdistill_plugin.prompts import premise_and_hypothesis, with_choices
@@ -40,7 +41,7 @@ HUB_SOCRATIC = ("openai/gsm8k", "socratic")
 NLI_LABELS = ("entailment", "neutral", "contradiction")  # SNLI's and ANLI's label ids 0, 1, 2
 
 
-class DataUnavailable(RuntimeError):
+class DataUnavailable(UserError, RuntimeError):
     """A named dataset's file is neither in the data folder nor in the package (nor on the hub)."""
 
 

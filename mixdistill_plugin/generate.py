@@ -28,14 +28,17 @@ from typing import Callable, Sequence
 from pydantic import BaseModel
 
 from mixdistill_plugin.answers import answers_equal
+from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, write_atomic, write_jsonl_atomic
 from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, wording
-from mixdistill_plugin.records import Completion, Question, TrainRecord, load_appended, load_records
+from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger
+from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records
 from mixdistill_plugin.scoring import read_answers
 from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher
 
-REQUEST_ERROR = "request_error"
+RAW = Ledger(Completion, key=lambda c: (c.id, c.kind, c.sample), failed=lambda c: c.outcome == REQUEST_ERROR,
+             hint="The file is damaged at this line: remove the line and run again (that sample will be asked again)")
 
 
 class RunConfig(BaseModel):
@@ -52,8 +55,8 @@ class RunConfig(BaseModel):
     prompts: str
 
 
-class ConfigConflict(RuntimeError):
-    pass
+class ConfigConflict(UserError, RuntimeError):
+    """A folder's run had other settings than the ones given now."""
 
 
 class RunFiles:
@@ -104,13 +107,12 @@ def read_questions(path: Path) -> list[Question]:
 
 def read_raw(path: Path) -> tuple[list[Completion], bool]:
     """The completions in ``raw.jsonl``, cutting off a torn last line (``True`` if there was one)."""
-    hint = "The file is damaged at this line: remove the line and run again (that sample will be asked again)"
-    return load_appended(path, Completion, hint)
+    return RAW.read(path)
 
 
 def plan(questions: Sequence[Question], samples: dict[str, int], done: Sequence[Completion]) -> list[Request]:
     """One request per (question, kind) that still lacks samples, for exactly the missing ones."""
-    have = {(c.id, c.kind, c.sample) for c in done if c.outcome != REQUEST_ERROR}
+    have = RAW.answered(done)
     requests = []
     for question in questions:
         for kind, n in samples.items():
@@ -154,17 +156,6 @@ def completions_of(replies: Sequence[Reply], teacher: str, executor: Executor, t
     return lines
 
 
-def latest(completions: Sequence[Completion]) -> list[Completion]:
-    """One line per (question, kind, sample): its completion, else the last failed request for it."""
-    by_key: dict[tuple[str, str, int], Completion] = {}
-    for c in completions:
-        key = (c.id, c.kind, c.sample)
-        before = by_key.get(key)
-        if before is None or before.outcome == REQUEST_ERROR:
-            by_key[key] = c
-    return list(by_key.values())
-
-
 def normalise(text: str) -> str:
     return " ".join(text.split())
 
@@ -199,7 +190,7 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
     """Yield (correct / completions) and coverage (questions with a correct one) per kind; whether
     every sample asked for has a completion (``complete``) and how many do not yet (``missing``)."""
     ids = {q.id for q in questions}
-    current = [c for c in latest(completions) if c.id in ids and c.sample < samples.get(c.kind, 0)]
+    current = [c for c in RAW.latest(completions) if c.id in ids and c.sample < samples.get(c.kind, 0)]
     stats: dict = {"questions": len(ids), "samples": len(ids) * sum(samples.values()), "completions": 0,
                    "request_errors": 0, "kinds": {}}
     for kind, n in samples.items():
@@ -275,7 +266,7 @@ async def ask(teacher: Teacher, requests: Sequence[Request], sampling: Sampling,
 
     receiver = asyncio.create_task(receive())
     try:
-        with files.raw.open("ab") as raw:
+        with RAW.appending(files.raw) as append:
             while True:
                 batch = [await arrived.get()]
                 while not arrived.empty():
@@ -287,8 +278,7 @@ async def ask(teacher: Teacher, requests: Sequence[Request], sampling: Sampling,
                         lines = await asyncio.to_thread(completions_of, replies, teacher.name, executor, tolerance)
                     else:  # reading answers out of text takes microseconds: no thread to hand the GIL to
                         lines = completions_of(replies, teacher.name, executor, tolerance)
-                    raw.write("".join(c.model_dump_json() + "\n" for c in lines).encode())
-                    raw.flush()
+                    append(lines)
                     by_reply = iter(lines)
                     for reply in replies:
                         on_reply(reply, [next(by_reply) for _ in reply.request.samples])

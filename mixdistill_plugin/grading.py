@@ -19,7 +19,6 @@ A grade of :data:`HIGH` or more is the judge's verdict "right"; :data:`LOW` or l
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import hashlib
 import json
@@ -31,16 +30,16 @@ from typing import Callable, Iterable, Sequence
 from pydantic import BaseModel, ConfigDict
 
 from mixdistill_plugin.answers import answers_equal, format_answer
-from mixdistill_plugin.jsonl import InputError, json_type, numbered_lines, parse_line
+from mixdistill_plugin.evallog import latest_samples, read_samples
+from mixdistill_plugin.jsonl import InputError
 from mixdistill_plugin.prompts import DEFAULT_STYLE, get_style
-from mixdistill_plugin.records import load_appended
+from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger
 from mixdistill_plugin.teachers import Reply, Sampling
 
 LOW, HIGH = 2, 4
 SCALE = (1, 5)
 GRADED = "graded"
 UNREADABLE = "unreadable"
-REQUEST_ERROR = "request_error"
 
 # What a rationale of each kind is, in the judge's words; kinds without a rationale (direct answers) are not graded.
 KINDS = {
@@ -151,6 +150,10 @@ class Grade(Graded):
     latency: float = 0.0
 
 
+GRADES = Ledger(Grade, key=lambda g: g.key, failed=lambda g: g.status == REQUEST_ERROR,
+                hint="The file is damaged at this line: remove the line and run mixdistill grade again (it is graded again)")
+
+
 def judge_messages(rationale: Rationale) -> list[dict[str, str]]:
     """The chat the judge answers: the rubric, then the problem and the rationale (never the gold answer)."""
     text = rationale.text.strip()
@@ -227,23 +230,13 @@ def grade_of_reply(reply: Reply, judge: str) -> Grade:
 
 # --- inputs ---------------------------------------------------------------------------------------
 
-_SAMPLES = re.compile(r"samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
-_SAMPLES_HINT = "expected a line of lm-eval's --log_samples (or mixdistill socratic) output"
-
-
 def collect(folder: Path, paths: int = 1, limit: int | None = None) -> list[Rationale]:
     """The rationales in ``folder``: a teacher folder's completions (``raw.jsonl``), else the first
     ``paths`` paths of every document in the latest ``samples_<task>_<date>.jsonl`` of each task
     and folder below ``folder``. ``limit``: only the first questions of each file."""
     if (folder / "raw.jsonl").exists():
         return _teacher_rationales(folder, limit)
-    latest: dict[tuple[Path, str], Path] = {}
-    for path in sorted(folder.rglob("samples_*.jsonl")):
-        match = _SAMPLES.search(path.name)
-        if match:
-            key = (path.parent, match["task"])
-            if key not in latest or _SAMPLES.search(latest[key].name)["stamp"] < match["stamp"]:
-                latest[key] = path
+    latest = latest_samples(folder, lambda path: path.parent)
     if not latest:
         raise InputError(folder, None, None, "no raw.jsonl and no samples_*.jsonl here",
                          "give a teacher folder (mixdistill generate --out) or an evaluation folder "
@@ -257,8 +250,7 @@ def collect(folder: Path, paths: int = 1, limit: int | None = None) -> list[Rati
 
 
 def _teacher_rationales(folder: Path, limit: int | None) -> list[Rationale]:
-    from mixdistill_plugin.generate import REQUEST_ERROR as ASKED_AGAIN
-    from mixdistill_plugin.generate import latest, read_questions, read_raw
+    from mixdistill_plugin.generate import RAW, read_questions
 
     if not (folder / "questions.jsonl").exists():
         raise InputError(folder / "questions.jsonl", None, None, "missing",
@@ -266,8 +258,8 @@ def _teacher_rationales(folder: Path, limit: int | None) -> list[Rationale]:
     questions = {q.id: q for q in read_questions(folder / "questions.jsonl")}
     order = list(questions)[:limit] if limit else list(questions)
     wanted = {qid: i for i, qid in enumerate(order)}
-    completions = [c for c in latest(read_raw(folder / "raw.jsonl")[0])
-                   if c.outcome != ASKED_AGAIN and c.kind in KINDS and c.id in wanted]
+    completions = [c for c in RAW.latest(RAW.read(folder / "raw.jsonl")[0])
+                   if not RAW.failed(c) and c.kind in KINDS and c.id in wanted]
     completions.sort(key=lambda c: (wanted[c.id], c.kind, c.sample))
     return [Rationale(file="raw.jsonl", source="teacher", task="", id=c.id, kind=c.kind, sample=c.sample,
                       question=questions[c.id].question, text=c.text, answer=c.answer, correct=c.correct,
@@ -278,51 +270,17 @@ def _teacher_rationales(folder: Path, limit: int | None) -> list[Rationale]:
 def _student_rationales(path: Path, file: str, source: str, task: str, paths: int,
                         limit: int | None) -> list[Rationale]:
     found, questions = [], []
-    for number, line in numbered_lines(path):
-        row = parse_line(path, number, line, _SAMPLES_HINT)
-        doc, texts, answers = _sample(path, number, row)
+    for logged in read_samples(path):
+        doc = logged.doc
         if doc["id"] not in questions:
             questions.append(doc["id"])
         if (limit and len(questions) > limit) or doc["kind"] not in KINDS:
             continue
-        gold = doc["answer"] if isinstance(doc["answer"], str) else float(doc["answer"])
-        for i, (text, answer) in enumerate(list(zip(texts, answers))[:paths]):
+        for i, (text, answer) in enumerate(list(zip(logged.texts, logged.answers))[:paths]):
             found.append(Rationale(file=file, source=source, task=task, id=doc["id"], kind=doc["kind"], sample=i,
                                    question=doc["question"], text=text, answer=answer,
-                                   correct=answers_equal(answer, gold), style=doc.get("style", DEFAULT_STYLE)))
+                                   correct=answers_equal(answer, logged.gold), style=doc.get("style", DEFAULT_STYLE)))
     return found
-
-
-def _sample(path: Path, number: int, row: object) -> tuple[dict, list[str], list[float | None]]:
-    """A logged sample's document (id as text), its paths' texts and their answers; ``InputError`` if it is not one."""
-    def bad(field: str, problem: str) -> InputError:
-        return InputError(path, number, field, problem, _SAMPLES_HINT)
-
-    if not isinstance(row, dict):
-        raise InputError(path, number, None, f"expected a JSON object, got {json_type(row)}", _SAMPLES_HINT)
-    doc = row.get("doc")
-    if not isinstance(doc, dict):
-        raise bad("doc", "missing" if doc is None else f"expected an object, got {json_type(doc)}")
-    for name in ("id", "question", "kind", "answer"):
-        if name not in doc:
-            raise bad(f"doc.{name}", "missing")
-    if not isinstance(doc["answer"], (int, float, str)) or isinstance(doc["answer"], bool):
-        raise bad("doc.answer", f"expected a number or a label, got {json_type(doc['answer'])}")
-    resps, filtered = row.get("resps"), row.get("filtered_resps")
-    if not (isinstance(resps, list) and resps and isinstance(resps[0], list)
-            and all(isinstance(t, str) for t in resps[0])):
-        raise bad("resps", "expected a list holding the list of the paths' texts")
-    if not (isinstance(filtered, list) and filtered and isinstance(filtered[0], list)):
-        raise bad("filtered_resps", "expected a list holding the list of the paths' answers")
-    answers = []
-    for i, logged in enumerate(filtered[0]):
-        try:
-            value = logged if isinstance(logged, dict) else ast.literal_eval(logged)
-            answer = value["answer"]
-        except (ValueError, SyntaxError, TypeError, KeyError):
-            raise bad(f"filtered_resps.0.{i}", "expected {'answer': ..., 'outcome': ...}") from None
-        answers.append(None if answer is None else answer if isinstance(answer, str) else float(answer))
-    return dict(doc, id=str(doc["id"]), question=str(doc["question"]), kind=str(doc["kind"])), resps[0], answers
 
 
 # --- the grades file ------------------------------------------------------------------------------
@@ -335,18 +293,7 @@ def stats_path(out: Path) -> Path:
 
 def read_grades(path: Path) -> tuple[list[Grade], bool]:
     """The lines of a grades file, cutting off a torn last line (``True`` if there was one)."""
-    hint = "The file is damaged at this line: remove the line and run mixdistill grade again (it is graded again)"
-    return load_appended(path, Grade, hint)
-
-
-def current(grades: Sequence[Grade]) -> list[Grade]:
-    """One line per rationale: its grade or unreadable reply, else the last failed request for it."""
-    by_key: dict[tuple, Grade] = {}
-    for g in grades:
-        before = by_key.get(g.key)
-        if before is None or before.status == REQUEST_ERROR:
-            by_key[g.key] = g
-    return list(by_key.values())
+    return GRADES.read(path)
 
 
 def check_judge(path: Path, grades: Sequence[Grade], judge: str) -> None:
@@ -360,19 +307,17 @@ def check_judge(path: Path, grades: Sequence[Grade], judge: str) -> None:
 
 def todo(rationales: Sequence[Rationale], grades: Sequence[Grade]) -> list[Rationale]:
     """The rationales without a grade or an unreadable reply yet."""
-    done = {g.key for g in grades if g.status != REQUEST_ERROR}
+    done = GRADES.answered(grades)
     return [r for r in rationales if r.key not in done]
 
 
 async def ask(judge, rationales: Sequence[Rationale], sampling: Sampling, out: Path,
               on_grade: Callable[[Grade], None]) -> None:
     """Ask ``judge`` to grade ``rationales``; append each grade to ``out`` as its reply arrives (one write)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("ab") as handle:
+    with GRADES.appending(out) as append:
         async for reply in judge.replies([GradeRequest(r) for r in rationales], sampling):
             grade = grade_of_reply(reply, judge.name)
-            handle.write((grade.model_dump_json() + "\n").encode())
-            handle.flush()
+            append([grade])
             on_grade(grade)
 
 
@@ -412,7 +357,7 @@ def quality(grades: Sequence[Grade]) -> dict:
 
 def summarize(grades: Sequence[Grade], expected: int) -> dict:
     """The summary written beside a grades file: overall and per (source, task, kind)."""
-    lines = current(grades)
+    lines = GRADES.latest(grades)
     groups: dict[tuple[str, str, str], list[Grade]] = {}
     for g in lines:
         groups.setdefault((g.source, g.task, g.kind), []).append(g)
@@ -461,7 +406,7 @@ def grades_by_completion(path: Path) -> dict[tuple[str, str, int], int | None]:
     if not path.exists():
         raise InputError(path, None, None, "no grades here",
                          "grade the teacher folder first: mixdistill grade FOLDER --model ... --base-url ...")
-    return {(g.id, g.kind, g.sample): g.grade for g in current(read_grades(path)[0])
+    return {(g.id, g.kind, g.sample): g.grade for g in GRADES.latest(read_grades(path)[0])
             if g.file == "raw.jsonl" and g.status != REQUEST_ERROR}
 
 
@@ -516,7 +461,7 @@ def report_section(runs: Sequence[Path]) -> list[str]:
         for path in files:
             if not path.exists():
                 continue
-            for g in current(read_grades(path)[0]):
+            for g in GRADES.latest(read_grades(path)[0]):
                 who = "teacher" if g.file == "raw.jsonl" else _student_of(run, path, g)
                 groups.setdefault((who, g.kind), []).append(g)
         for (who, kind), gs in sorted(groups.items(), key=lambda item: (item[0][0] != "teacher", item[0])):

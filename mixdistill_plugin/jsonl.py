@@ -16,10 +16,12 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from mixdistill_plugin.errors import UserError
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-class InputError(ValueError):
+class InputError(UserError, ValueError):
     """Bad input, with the place it was found and what to do about it."""
 
     def __init__(self, path: str | Path, line: int | None, field: str | None, problem: str, hint: str = "") -> None:

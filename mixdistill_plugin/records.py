@@ -307,19 +307,6 @@ def load_records(
     return records, errors
 
 
-def load_appended(path: Path, model: type[Model], hint: str) -> tuple[list[Model], bool]:
-    """The records of a file written by appending lines, cutting off a torn last line (an append cut
-    short by a crash); ``True`` if there was one. A missing file has no records."""
-    if not path.exists():
-        return [], False
-    data = path.read_bytes()
-    torn = bool(data) and not data.endswith(b"\n")
-    if torn:
-        with path.open("r+b") as handle:
-            handle.truncate(data.rfind(b"\n") + 1)
-    return load_records(path, model, hint)[0], torn
-
-
 def _check_unique(path, number: int, field: str, value: object, seen: dict, hint: str) -> None:
     shown = _shown(value) if isinstance(value, str) else str(value)
     if str(value) in seen:

@@ -27,23 +27,19 @@ The plot shows majority-vote accuracy against the number of paths per kind (1..k
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 from mixdistill_plugin.answers import answers_equal
+from mixdistill_plugin.evallog import latest_samples, read_samples
 from mixdistill_plugin.grading import report_section
-from mixdistill_plugin.jsonl import numbered_lines, parse_line, write_atomic
+from mixdistill_plugin.jsonl import write_atomic
 from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.scoring import (METRICS, MIXED, ItemScore, all_metrics, paths_by_question, score_answers,
                                        split_metric, summarize)
 from mixdistill_plugin.voting import MIXED_VOTES, adaptive_vote, parse_vote
-
-_SAMPLES = re.compile(r"samples_(?P<task>.+)_(?P<stamp>\d{4}-\d{2}-\d{2}T[\d\-.]+)\.jsonl$")
-
 
 def title(metric: str) -> str:
     """A metric's column title: its kind's title (``CoT``), with `` maj@k`` for a majority vote."""
@@ -126,31 +122,15 @@ class Evaluation:
         return {qid: (q["gold"], list(q["paths"].get(kind, []))) for qid, q in self.questions.items()}
 
 
-def _gold(value: object) -> float | str:
-    """A logged document's gold answer: a label as it is, a number as a float."""
-    return value if isinstance(value, str) else float(value)
-
-
-def _answer(logged) -> float | str | None:
-    value = logged if isinstance(logged, dict) else ast.literal_eval(logged)
-    return value["answer"]
-
-
 def load_evaluations(run: Path, vote: str | None = None) -> list[Evaluation]:
     """The latest samples file of each (student, task) under ``run/eval``; ``vote``: the mixed vote's method."""
-    latest: dict[tuple[str, str], tuple[str, Path]] = {}
-    for path in sorted((run / "eval").glob("*/**/samples_*.jsonl")):
-        match = _SAMPLES.search(path.name)
-        if match:
-            student = path.relative_to(run / "eval").parts[0]
-            key = (student, match["task"])
-            if key not in latest or match["stamp"] > latest[key][0]:
-                latest[key] = (match["stamp"], path)
+    evals = run / "eval"
+    latest = latest_samples(evals, lambda path: path.relative_to(evals).parts[0]) if evals.is_dir() else {}
     evaluations = []
-    for (student, task), (_, path) in sorted(latest.items()):
-        samples = [parse_line(path, number, line) for number, line in numbered_lines(path)]
-        items = [(s["doc"]["id"], s["doc"]["kind"], _gold(s["doc"]["answer"]),
-                  [_answer(p) for p in s["filtered_resps"][0]]) for s in samples]
+    for (student, task), path in sorted(latest.items()):
+        if path.parent == evals:  # a student's files are in its own folder
+            continue
+        items = [(s.doc["id"], s.doc["kind"], s.gold, s.answers) for s in read_samples(path)]
         evaluations.append(Evaluation(run.name, student, task, paths_by_question(items), vote))
     return evaluations
 

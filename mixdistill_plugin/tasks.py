@@ -17,11 +17,16 @@ from typing import Callable
 
 from mixdistill_plugin import data
 from mixdistill_plugin.data import FileFields, data_dir_from
+from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.jsonl import InputError
 from mixdistill_plugin.prompts import get_style, style_kinds
 from mixdistill_plugin.records import Question
 
 Reader = Callable[[str, "Path | None"], list[Question]]
+
+
+class UnknownSplit(UserError, ValueError):
+    """A split the dataset does not have; the message names those it has."""
 
 
 @dataclass(frozen=True)
@@ -104,14 +109,14 @@ def load_questions(dataset: str, split: str | None = None, *, data_dir: str | Pa
                    limit: int | None = None, fields: FileFields = FileFields()) -> tuple[list[Question], list[InputError]]:
     """The questions of ``dataset`` (a registered name, or a file read by ``fields``) and the rows skipped.
 
-    ``split`` of a named dataset defaults to its test split; an unknown split is a ``ValueError`` that
+    ``split`` of a named dataset defaults to its test split; an unknown split is an :class:`UnknownSplit` that
     names the task's splits. A bad row of a file raises its ``InputError`` unless ``fields.skip_bad_rows``.
     """
     if is_task(dataset):
         task = get_task(dataset)
         split = split or task.test_split
         if split not in task.splits:
-            raise ValueError(f"{dataset} has no split {split!r}; its splits: {', '.join(task.splits)} "
+            raise UnknownSplit(f"--split: {dataset} has no split {split!r}; its splits: {', '.join(task.splits)} "
                              f"(train: {task.train_split}, test: {task.test_split})")
         questions, errors = task.read(split, data_dir_from(data_dir)), []
     else:

@@ -172,9 +172,9 @@ def test_report_of_two_runs_side_by_side(tmp_path):
         samples.parent.mkdir(parents=True)
         lines = []
         for qid, gold in (("q1", 4.0), ("q2", 9.0)):
-            lines.append({"doc": {"id": qid, "answer": gold, "kind": "cot"}, "resps": [[cot_answer]],
+            lines.append({"doc": {"id": qid, "question": qid, "answer": gold, "kind": "cot"}, "resps": [[cot_answer]],
                           "filtered_resps": [[repr({"answer": float(cot_answer), "outcome": "answer", "detail": ""})]]})
-            lines.append({"doc": {"id": qid, "answer": gold, "kind": "pot"}, "resps": [["x"]],
+            lines.append({"doc": {"id": qid, "question": qid, "answer": gold, "kind": "pot"}, "resps": [["x"]],
                           "filtered_resps": [[{"answer": gold, "outcome": "answer", "detail": ""}]]})
         samples.write_text("".join(json.dumps(line) + "\n" for line in lines))
         return run

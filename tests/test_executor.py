@@ -205,7 +205,7 @@ def test_score_says_what_is_missing_and_how_to_opt_in(monkeypatch, tmp_path):
     predictions = tmp_path / "p.jsonl"
     predictions.write_text('{"id": 1, "answer": 4, "pot": ["ans = 2 + 2"]}\n')
     refused = CliRunner().invoke(main, ["score", str(predictions)])
-    assert refused.exit_code == 1 and "seccomp unavailable" in refused.output and "Traceback" not in refused.output
+    assert refused.exit_code == 2 and "seccomp unavailable" in refused.output and "Traceback" not in refused.output
     allowed = CliRunner().invoke(main, ["--allow-weak-sandbox", "score", str(predictions), "--json"])
     assert allowed.exit_code == 0, allowed.output
     assert json.loads(allowed.output.strip().splitlines()[-1])["pot_acc"] == 100

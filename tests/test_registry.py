@@ -54,7 +54,8 @@ def test_a_new_kind_is_scored_by_the_lm_eval_metrics(hint):
 def test_a_new_kind_is_a_column_and_a_line_of_the_report(hint, tmp_path):
     samples = tmp_path / "run" / "eval" / "distilled" / "m" / "samples_svamp_hint_2026-01-01T00-00-00.000000.jsonl"
     samples.parent.mkdir(parents=True)
-    samples.write_text("".join(json.dumps({"doc": {"id": qid, "answer": 2.0, "kind": hint},
+    samples.write_text("".join(json.dumps({"doc": {"id": qid, "question": qid, "answer": 2.0, "kind": hint},
+                                           "resps": [["..."] * len(answers)],
                                            "filtered_resps": [[{"answer": a} for a in answers]]}) + "\n"
                                for qid, answers in (("q1", [2.0, 1.0, 2.0]), ("q2", [1.0, 1.0, 2.0]))))
     result = CliRunner().invoke(main, ["report", str(tmp_path / "run")])
@@ -69,8 +70,8 @@ def test_a_new_kind_is_a_column_and_a_line_of_the_report(hint, tmp_path):
 def test_a_kind_with_one_path_has_no_majority_column(tmp_path):
     samples = tmp_path / "run" / "eval" / "distilled" / "m" / "samples_svamp_socratic_2026-01-01T00-00-00.000000.jsonl"
     samples.parent.mkdir(parents=True)
-    samples.write_text(json.dumps({"doc": {"id": "q1", "answer": 2.0, "kind": "socratic"},
-                                   "filtered_resps": [[{"answer": 2.0}]]}) + "\n")
+    samples.write_text(json.dumps({"doc": {"id": "q1", "question": "q1", "answer": 2.0, "kind": "socratic"},
+                                   "resps": [["..."]], "filtered_resps": [[{"answer": 2.0}]]}) + "\n")
     result = CliRunner().invoke(main, ["report", str(tmp_path / "run")])
     header = next(line for line in result.output.splitlines() if line.startswith("| run | student | task |"))
     assert header.endswith("| k | Socratic |")

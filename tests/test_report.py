@@ -33,7 +33,8 @@ def fake_run(root: Path, name: str, students: dict[str, dict]) -> Path:
         lines = []
         for qid, (gold, cot, pot) in questions.items():
             for kind, answers in (("cot", cot), ("pot", pot)):
-                lines.append({"doc": {"id": qid, "answer": gold, "kind": kind},
+                lines.append({"doc": {"id": qid, "question": f"question {qid}", "answer": gold, "kind": kind},
+                              "resps": [[f"path {i}" for i in range(len(answers))]],
                               "filtered_resps": [[{"answer": a, "outcome": "answer" if a is not None else "error",
                                                    "detail": ""} for a in answers]]})
         samples.write_text("".join(json.dumps(line) + "\n" for line in lines))

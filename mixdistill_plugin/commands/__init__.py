@@ -1,9 +1,3 @@
-"""One module per ``mixdistill`` command; heavy imports stay inside the command functions."""
-
-import click
-
-
-class InputProblem(click.ClickException):
-    """Bad user input: printed as ``Error: <file>:<line>: field ...``, exit code 2."""
-
-    exit_code = 2
+"""One module per ``mixdistill`` command; heavy imports stay inside the command functions. A
+command raises :class:`~mixdistill_plugin.errors.UserError` for what the user can fix; ``cli.py``
+prints it."""

@@ -69,19 +69,15 @@ def task_list() -> str:
 def with_dataset(args: list[str], dataset: Path, fields) -> list[str]:
     """lm-eval arguments that point the ``file_md_*`` tasks at ``dataset`` (checked here first). A task
     that reads a dataset of the registry is refused: it would evaluate that dataset, not the file."""
-    from mixdistill_plugin.commands import InputProblem
+    from mixdistill_plugin.errors import UserError
     from mixdistill_plugin.tasks import FILE_PREFIX
-    from mixdistill_plugin.jsonl import InputError
     from mixdistill_plugin.tasks import load_questions
 
-    try:
-        questions, skipped = load_questions(str(dataset), fields=fields)
-    except InputError as exc:
-        raise InputProblem(str(exc)) from None
+    questions, skipped = load_questions(str(dataset), fields=fields)
     for error in skipped:
         click.echo(f"skipped {error}", err=True)
     if not questions:
-        raise InputProblem(f"{dataset}: no questions to evaluate")
+        raise UserError(f"{dataset}: no questions to evaluate")
     tasks = _tasks(args)
     others = [name for t in tasks for name in t.split(",") if name and not name.startswith(FILE_PREFIX + "_")]
     if others:

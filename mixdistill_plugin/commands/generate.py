@@ -83,12 +83,8 @@ def _generate(started, dataset, split, limit, data_dir, fields,
               teacher, model, base_url, concurrency, retries, request_timeout, give_up_after, batch_size,
               cot_samples, pot_samples, socratic_samples, temperature, max_tokens, seed, shots, max_per_question,
               tolerance, timeout, out, dry_run, progress) -> None:
-    from mixdistill_plugin.commands import InputProblem
-    from mixdistill_plugin.data import DataUnavailable
     from mixdistill_plugin.generate import RunConfig, RunFiles, prompts_fingerprint
-    from mixdistill_plugin.jsonl import InputError
     from mixdistill_plugin.tasks import load_questions
-    from mixdistill_plugin.teachers import TeacherUnavailable
     from mixdistill_plugin.teachers.backends import make_teacher
 
     samples = {k: n for k, n in (("cot", cot_samples), ("pot", pot_samples), ("socratic", socratic_samples)) if n > 0}
@@ -97,16 +93,9 @@ def _generate(started, dataset, split, limit, data_dir, fields,
         samples = {k: 1 for k in samples}
     if not samples:
         raise click.UsageError("nothing to ask: --cot-samples, --pot-samples and --socratic-samples are all 0")
-    try:
-        questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=fields)
-        backend = make_teacher(teacher, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
-                               request_timeout=request_timeout, give_up_after=give_up_after, batch_size=batch_size)
-    except InputError as exc:
-        raise InputProblem(str(exc)) from None
-    except ValueError as exc:  # a split the dataset does not have
-        raise click.BadParameter(str(exc), param_hint="--split") from None
-    except (DataUnavailable, TeacherUnavailable) as exc:
-        raise click.ClickException(str(exc)) from None
+    questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=fields)
+    backend = make_teacher(teacher, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
+                           request_timeout=request_timeout, give_up_after=give_up_after, batch_size=batch_size)
     for error in skipped:
         click.echo(f"skipped {error}", err=True)
     samples = _applicable(samples, questions)
@@ -201,13 +190,10 @@ def _ask(questions, backend, config, files, tolerance, max_per_question, progres
 
     from tqdm import tqdm
 
-    from mixdistill_plugin.generate import ConfigConflict, ask, finish, open_run, plan, read_raw
+    from mixdistill_plugin.generate import ask, finish, open_run, plan, read_raw
     from mixdistill_plugin.teachers import Sampling, TeacherUnavailable
 
-    try:
-        held = open_run(files, config, questions)
-    except ConfigConflict as exc:
-        raise click.UsageError(str(exc)) from None
+    held = open_run(files, config, questions)
     done, torn = read_raw(files.raw)
     if torn:
         click.echo(f"{files.raw}: dropped a torn last line (an interrupted write); that sample is asked again", err=True)
@@ -311,23 +297,18 @@ def filter_command(out: Path, max_per_question, tolerance, timeout, min_grade, g
     rationale is kept only if the judge graded it that well: right for the right reasons.
     `mixdistill generate` rebuilds train.jsonl from correctness alone: filter again after it.
     """
-    from mixdistill_plugin.commands import InputProblem
     from mixdistill_plugin.executor import Executor
     from mixdistill_plugin.generate import RunFiles, refilter
-    from mixdistill_plugin.jsonl import InputError
 
     files = RunFiles(out)
-    try:
-        with Executor(timeout=timeout) as executor:
-            if min_grade is None:
-                stats = refilter(files, executor, tolerance, max_per_question)
-            else:
-                from mixdistill_plugin.grading import filter_teacher
+    with Executor(timeout=timeout) as executor:
+        if min_grade is None:
+            stats = refilter(files, executor, tolerance, max_per_question)
+        else:
+            from mixdistill_plugin.grading import filter_teacher
 
-                stats = filter_teacher(files, executor, tolerance, max_per_question, min_grade,
-                                       grades or out / "grades.jsonl")
-    except InputError as exc:
-        raise InputProblem(str(exc)) from None
+            stats = filter_teacher(files, executor, tolerance, max_per_question, min_grade,
+                                   grades or out / "grades.jsonl")
     _summary(stats, files)
     if kept := stats.get("filters"):
         for kind in stats["kinds"]:

@@ -48,24 +48,17 @@ def grade(folder: Path, judge: str, model: str, base_url: str | None, concurrenc
     mixdistill grade runs/mixed/eval --model judge --base-url http://localhost:8080/v1 --paths 2
     mixdistill filter runs/405b --min-grade 4
     """
-    from mixdistill_plugin.commands import InputProblem
     from mixdistill_plugin.grading import check_judge, collect, read_grades, todo
-    from mixdistill_plugin.jsonl import InputError
     from mixdistill_plugin.judges import make_judge
     from mixdistill_plugin.teachers import TeacherUnavailable
 
     out = out or folder / "grades.jsonl"
-    try:
-        rationales = collect(folder, paths, limit)
-        backend = make_judge(judge, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
-                             request_timeout=request_timeout, give_up_after=give_up_after, batch_size=batch_size,
-                             response_format=response_format)
-        grades, torn = read_grades(out)
-        check_judge(out, grades, backend.name)
-    except InputError as exc:
-        raise InputProblem(str(exc)) from None
-    except TeacherUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
+    rationales = collect(folder, paths, limit)
+    backend = make_judge(judge, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
+                         request_timeout=request_timeout, give_up_after=give_up_after, batch_size=batch_size,
+                         response_format=response_format)
+    grades, torn = read_grades(out)
+    check_judge(out, grades, backend.name)
     if torn:
         click.echo(f"{out}: dropped a torn last line (an interrupted write); that rationale is graded again", err=True)
     wanted = todo(rationales, grades)

@@ -64,7 +64,7 @@ def _vote(value: str | None):
 
 def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: float, skip_invalid: bool,
            executor, vote=None, choices: list[str] | None = None) -> None:
-    from mixdistill_plugin.commands import InputProblem
+    from mixdistill_plugin.errors import UserError
     from mixdistill_plugin.jsonl import InputError, json_line, write_jsonl_atomic
     from mixdistill_plugin.prompts import scored_kinds
     from mixdistill_plugin.records import load_records, prediction_model
@@ -75,9 +75,9 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
         items, errors = load_records(predictions, prediction_model(), skip_invalid=skip_invalid, unique="id",
                                      context={"choices": choices})
     except InputError as exc:
-        raise InputProblem(f"{exc}. {FIX}") from None
+        raise UserError(f"{exc}. {FIX}") from None
     except OSError as exc:
-        raise InputProblem(f"{name}: cannot read ({exc.strerror or exc})") from None
+        raise UserError(f"{name}: cannot read ({exc.strerror or exc})") from None
     for error in errors:
         click.echo(f"skipped {error}", err=True)
     skipped = len(errors)
@@ -85,7 +85,7 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
         click.echo(f"{name}: skipped {skipped} invalid line{'s' * (skipped != 1)}, "
                    f"scoring the other {len(items)}", err=True)
     if not items:
-        raise InputProblem(_nothing_to_score(predictions, name, skipped))
+        raise UserError(_nothing_to_score(predictions, name, skipped))
     others = [k for k in scored_kinds() if k not in MIXED and any(item.texts(k) for item in items)]
     kinds = [*MIXED, *others]
     read = {kind: _read(kind, [item.texts(kind) for item in items], [item.answer_type for item in items], executor)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -57,25 +55,14 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
     The samples file has lm-eval's layout, so `mixdistill report` shows socratic_acc beside the
     other recipes' metrics.
     """
-    from mixdistill_plugin.commands import InputProblem
-    from mixdistill_plugin.data import DataUnavailable
+    from mixdistill_plugin.evallog import write_run
     from mixdistill_plugin.harness.models import complete, load_student, student_prompt
-    from mixdistill_plugin.jsonl import write_atomic, write_jsonl_atomic
-    from mixdistill_plugin.jsonl import InputError
     from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, get_style, style_kinds
     from mixdistill_plugin.scoring import score_answers, summarize
     from mixdistill_plugin.socratic import format_steps, run
-
     from mixdistill_plugin.tasks import load_questions
 
-    try:
-        questions, _ = load_questions(dataset, split, data_dir=data_dir, limit=limit)
-    except InputError as exc:
-        raise InputProblem(str(exc)) from None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--split") from None
-    except DataUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
+    questions, _ = load_questions(dataset, split, data_dir=data_dir, limit=limit)
     styles = {q.style for q in questions}
     for style in styles:
         if "decompose" not in style_kinds(style):
@@ -102,21 +89,18 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
     answers = [t.answer(q.spec) for q, t in zip(questions, traces)]
     scores = [score_answers(q.answer, {"socratic": [a]}) for q, a in zip(questions, answers)]
     summary = summarize(scores, ["socratic_acc"])
-    stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S.%f")
-    output_path.mkdir(parents=True, exist_ok=True)
-    write_jsonl_atomic(output_path / f"samples_{task}_{stamp}.jsonl", (
-        {"doc_id": i, "doc": {"id": q.id, "question": q.question, "answer": q.answer, "kind": "socratic",
-                              "style": q.style},
-         "resps": [[format_steps(t.steps)]],
-         "filtered_resps": [[{"answer": a, "outcome": "answer" if a is not None else "no_answer",
-                              "detail": f"{len(t.steps)} steps, ended: {t.ended}"}]],
-         "steps": [{"question": s.question, "answer": s.answer} for s in t.steps], "ended": t.ended}
-        for i, (q, t, a) in enumerate(zip(questions, traces, answers))))
+    samples = ({"doc_id": i, "doc": {"id": q.id, "question": q.question, "answer": q.answer, "kind": "socratic",
+                                     "style": q.style},
+                "resps": [[format_steps(t.steps)]],
+                "filtered_resps": [[{"answer": a, "outcome": "answer" if a is not None else "no_answer",
+                                     "detail": f"{len(t.steps)} steps, ended: {t.ended}"}]],
+                "steps": [{"question": s.question, "answer": s.answer} for s in t.steps], "ended": t.ended}
+               for i, (q, t, a) in enumerate(zip(questions, traces, answers)))
     results = {"results": {task: {"alias": task, "socratic_acc,paths": summary["socratic_acc"] / 100}},
                "config": {"model": model_name, "model_args": model_args,
                           "solver_model_args": solver_model_args or model_args, "max_steps": max_steps,
                           "max_gen_toks": max_gen_toks, "apply_chat_template": chat, "n": len(questions)}}
-    write_atomic(output_path / f"results_{stamp}.json", json.dumps(results, indent=2) + "\n")
+    write_run(output_path, task, samples, results)
     ended = sum(t.ended == "done" for t in traces)
     click.echo(f"{task}: {len(questions)} questions, socratic_acc {summary['socratic_acc']:.1f}%, "
                f"{ended} ended by the decomposer, {len(traces) - ended} at --max-steps")

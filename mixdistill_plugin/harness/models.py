@@ -10,16 +10,21 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 from lm_eval.api.registry import get_model
 
+from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.prompts import DEFAULT_STYLE, chat_messages, prompt_text
 
 
 def load_student(model_name: str, model_args: str, batch_size: int, device: str | None = None) -> LM:
-    """lm-eval's ``--model model_name --model_args model_args`` on ``device`` (default: cuda when available)."""
+    """lm-eval's ``--model model_name --model_args model_args`` on ``device`` (default: cuda when available);
+    a model that cannot be found or read is a :class:`UserError`."""
     if device is None:
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return get_model(model_name).create_from_arg_string(model_args, {"batch_size": batch_size, "device": device})
+    try:
+        return get_model(model_name).create_from_arg_string(model_args, {"batch_size": batch_size, "device": device})
+    except OSError as exc:
+        raise UserError(f"--model {model_name} --model_args {model_args}: cannot load the model ({exc})") from None
 
 
 def student_prompt(lm: LM, kind: str, question: str, chat: bool, style: str = DEFAULT_STYLE) -> str:

@@ -21,13 +21,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Protocol, Sequence
 
+from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.records import Question
 
 TEACHERS = ("openai", "hf", "vllm", "gold")
 
 
-class TeacherUnavailable(RuntimeError):
-    """The teacher cannot serve any more requests; the message says what to do."""
+class TeacherUnavailable(UserError, RuntimeError):
+    """The teacher cannot serve any more requests; the message says what to do. Exit status 1: the
+    input was fine, and the run resumes where it stopped."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)

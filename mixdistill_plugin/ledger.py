@@ -1,0 +1,71 @@
+"""The append-only ledger of a resumable run: ``generate``'s ``raw.jsonl``, ``grade``'s ``grades.jsonl``.
+
+Each line is one reply for one key (a sample of a question and kind; a rationale to grade),
+appended as it arrives, one ``write`` per batch. A run that is killed loses at most the replies in
+flight; a torn last line is cut off when the file is read. A line whose request failed (status
+:data:`REQUEST_ERROR`) is history, not an answer: its key is asked again, and a later line for it
+takes its place. Nothing is rewritten, so a run resumes by reading the ledger, planning what is
+missing, and appending.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Generic, Hashable, Iterable, Iterator, Sequence, TypeVar
+
+from pydantic import BaseModel
+
+from mixdistill_plugin.records import load_records
+
+REQUEST_ERROR = "request_error"
+
+Entry = TypeVar("Entry", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Ledger(Generic[Entry]):
+    """A kind of ledger: the line ``model``, the ``key`` a line answers, whether a line ``failed``
+    (it is asked again), and the ``hint`` shown for a damaged line."""
+
+    model: type[Entry]
+    key: Callable[[Entry], Hashable]
+    failed: Callable[[Entry], bool]
+    hint: str
+
+    def read(self, path: Path) -> tuple[list[Entry], bool]:
+        """The lines of ``path`` (none if it does not exist), cutting off a torn last line (an append
+        cut short by a crash; ``True`` if there was one)."""
+        if not path.exists():
+            return [], False
+        data = path.read_bytes()
+        torn = bool(data) and not data.endswith(b"\n")
+        if torn:
+            with path.open("r+b") as handle:
+                handle.truncate(data.rfind(b"\n") + 1)
+        return load_records(path, self.model, self.hint)[0], torn
+
+    def answered(self, entries: Iterable[Entry]) -> set[Hashable]:
+        """The keys that have an answer (a line that did not fail)."""
+        return {self.key(e) for e in entries if not self.failed(e)}
+
+    def latest(self, entries: Sequence[Entry]) -> list[Entry]:
+        """One line per key: its answer, else the last failed request for it."""
+        by_key: dict[Hashable, Entry] = {}
+        for entry in entries:
+            before = by_key.get(self.key(entry))
+            if before is None or self.failed(before):
+                by_key[self.key(entry)] = entry
+        return list(by_key.values())
+
+    @contextmanager
+    def appending(self, path: Path) -> Iterator[Callable[[Sequence[Entry]], None]]:
+        """A function that appends lines to ``path``, all of one call in one write, flushed."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as handle:
+            def append(entries: Sequence[Entry]) -> None:
+                handle.write("".join(e.model_dump_json() + "\n" for e in entries).encode())
+                handle.flush()
+
+            yield append
