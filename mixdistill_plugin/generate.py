@@ -23,6 +23,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from pydantic import BaseModel
@@ -31,11 +32,11 @@ from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, write_atomic, write_jsonl_atomic
-from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, wording
 from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger
 from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records
 from mixdistill_plugin.scoring import read_answers
-from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher
+from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, get_style, style_kinds, wording
+from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher, TeacherUnavailable
 
 RAW = Ledger(Completion, key=lambda c: (c.id, c.kind, c.sample), failed=lambda c: c.outcome == REQUEST_ERROR,
              hint="The file is damaged at this line: remove the line and run again (that sample will be asked again)")
@@ -289,6 +290,124 @@ async def ask(teacher: Teacher, requests: Sequence[Request], sampling: Sampling,
     finally:
         receiver.cancel()
         await asyncio.gather(receiver, return_exceptions=True)
+
+
+def applicable(samples: dict[str, int], questions: Sequence[Question]) -> tuple[dict[str, int], dict[str, str]]:
+    """``samples`` without the kinds that apply to none of ``questions`` (PoT to label answers), and
+    each kind left out with the problems it does not apply to."""
+    styles = {q.style for q in questions}
+    kept = {k: n for k, n in samples.items() if any(k in style_kinds(style) for style in styles)}
+    problems = " or ".join(sorted(get_style(style).problem + "s" for style in styles))
+    return kept, {kind: problems for kind in samples if kind not in kept}
+
+
+def grade_filter(files: RunFiles) -> dict | None:
+    """The grade filter ``mixdistill filter --min-grade`` last applied to the folder's ``train.jsonl``."""
+    try:
+        filters = json.loads(files.stats.read_text()).get("filters")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return filters if isinstance(filters, dict) and "min_grade" in filters else None
+
+
+@dataclass
+class Progress:
+    """A run's counts as replies arrive: per kind ``[correct, answered]``, replies, completions,
+    failed requests; ``asking``: when the first request went out, ``last``: when the last reply came."""
+
+    kinds: dict[str, list[int]]
+    replies: int = 0
+    completions: int = 0
+    failed: int = 0
+    asking: float = 0.0
+    last: float | None = None
+
+    def add(self, lines: Sequence[Completion]) -> None:
+        self.replies += 1
+        self.last = time.monotonic()
+        for line in lines:
+            if line.outcome == REQUEST_ERROR:
+                self.failed += 1
+            else:
+                self.kinds[line.kind][0] += line.correct
+                self.kinds[line.kind][1] += 1
+                self.completions += 1
+
+
+@dataclass
+class Outcome:
+    """How a run ended: the folder's stats, and why it stopped early (``failure``: the teacher's
+    message; ``interrupted``: the interrupt, to raise again once the outputs are written)."""
+
+    stats: dict
+    failure: str | None = None
+    interrupted: KeyboardInterrupt | None = None
+
+
+@dataclass
+class Hooks:
+    """What a run tells its caller: ``start(samples to ask, whether a torn line was dropped)``, then
+    ``reply(progress, lines)`` after each reply is recorded."""
+
+    start: Callable[[int, bool], None] = lambda total, torn: None
+    reply: Callable[[Progress, int], None] = lambda progress, lines: None
+
+
+def run(config: RunConfig, questions: Sequence[Question], teacher: Teacher, files: RunFiles, *, tolerance: float,
+        timeout: float, max_per_question: int | None, started: float, hooks: Hooks = Hooks()) -> Outcome:
+    """The teacher stage: record ``config`` and the questions in the folder (refusing other settings),
+    ask for every sample still missing, verify and append each reply, rebuild ``train.jsonl`` and
+    ``stats.json``. ``started``: when the command started (for the run's timings)."""
+    # The executor's processes get ready in the background while the teacher connects.
+    executor = Executor(timeout=timeout)
+    if any(get_kind(kind).reader == "execute" for kind in config.samples):
+        executor.start()
+    with executor:
+        held = open_run(files, config, questions)
+        done, torn = read_raw(files.raw)
+        requests = plan(questions, config.samples, done)
+        hooks.start(sum(len(r.samples) for r in requests), torn)
+        sampling = Sampling(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed,
+                            shots=config.shots)
+        progress = Progress({k: [0, 0] for k in config.samples})
+        recorded = list(done)
+
+        def on_reply(reply: Reply, lines: list[Completion]) -> None:
+            recorded.extend(lines)
+            progress.add(lines)
+            hooks.reply(progress, len(lines))
+
+        outcome = Outcome({})
+        progress.asking = time.monotonic()
+        try:
+            asyncio.run(ask(teacher, requests, sampling, files, executor, tolerance, on_reply))
+        except TeacherUnavailable as exc:
+            outcome.failure = str(exc)
+        except KeyboardInterrupt as exc:
+            outcome.interrupted = exc
+        finally:
+            outcome.stats = finish(files, config.samples, max_per_question, recorded,
+                                   run=run_stats(teacher, progress, started), questions=held)
+    return outcome
+
+
+def run_stats(teacher: Teacher, progress: Progress, started: float) -> dict:
+    """A run's figures: ``wall_seconds`` from the start of the command until the asking ended (the
+    outputs are rebuilt after), ``startup_seconds`` until the first request went out,
+    ``requests_per_second`` while asking (``asking_seconds``: first request sent to last reply)."""
+    now = time.monotonic()
+    counts = getattr(teacher, "counts", {})
+    requests = counts.get("requests", progress.replies)
+    first = getattr(teacher, "first_sent", None) or progress.asking
+    asking = (progress.last or now) - first if progress.replies else 0.0
+    figures = {"requests": requests, "retries": counts.get("retries", 0), "completions": progress.completions,
+               "failed": progress.failed, "wall_seconds": round(now - started, 3),
+               "startup_seconds": round(first - started, 3), "asking_seconds": round(asking, 3),
+               "requests_per_second": round(requests / asking, 3) if asking > 0 else None,
+               "completions_per_second": round(progress.completions / asking, 3) if asking > 0 else None}
+    if hasattr(teacher, "one_per_request"):
+        figures["samples_per_request"] = "one (the server ignores n)" if teacher.one_per_request else "n"
+    return figures
 
 
 def refilter(files: RunFiles, executor: Executor, tolerance: float, max_per_question: int | None) -> dict:

@@ -68,6 +68,7 @@ class PromptKind:
     target: Target = "rationale"
     title: str = ""
     answer_tokens: int = 256
+    teacher_samples: int = 0  # what `generate` asks a teacher for per question by default (a kind with no source)
 
     @property
     def record_kind(self) -> str:
@@ -167,6 +168,11 @@ def kind_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def teacher_kinds() -> list[str]:
+    """The kinds a teacher writes (``generate --<kind>-samples``): those trained from their own records."""
+    return [name for name, kind in _REGISTRY.items() if not kind.source]
+
+
 def scored_kinds() -> list[str]:
     """The kinds with a ``title``, in the order they were registered: the ones scored per question."""
     return [kind.name for kind in _REGISTRY.values() if kind.title]
@@ -245,6 +251,7 @@ COT = register(
             )
         ),
         title="CoT",
+        teacher_samples=4,
     )
 )
 
@@ -275,6 +282,7 @@ POT = register(
             )
         ),
         title="PoT",
+        teacher_samples=4,
     )
 )
 

@@ -30,7 +30,13 @@ from typing import Iterable, Sequence
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, Answer, answers_equal
 
-MIXED_VOTES = ("plain", "pot_first", "weighted", "hybrid")
+VOTE_ABOUT = {  # each mixed-vote method, in a few words (the --vote help)
+    "plain": "a tie to CoT",
+    "pot_first": "a tie to PoT",
+    "weighted": "each kind's weight, weighted:cot=1,pot=1.5",
+    "hybrid": "the PoT majority, the CoT one when no program answers",
+}
+MIXED_VOTES = tuple(VOTE_ABOUT)
 DEFAULT_VOTE = "pot_first"  # chosen on measured runs: docs/results.md
 DEFAULT_WEIGHTS = {"cot": 1.0, "pot": 1.5}
 

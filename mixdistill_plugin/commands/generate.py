@@ -8,13 +8,8 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.commands.options import (data_dir_option, field_options, server_options, timeout_option,
-                                                 tolerance_option)
-
-_TEACHER_HELP = (
-    "openai: an OpenAI-compatible server (--base-url, --model, $OPENAI_API_KEY); hf: a local transformers "
-    "model (--model PATH); vllm: offline vLLM (--model); gold: the dataset's own annotations."
-)
+from mixdistill_plugin.commands.options import (data_dir_option, field_options, sample_options, server_options,
+                                                 teacher_option, timeout_option, tolerance_option)
 
 
 def _filter_options(f):
@@ -32,15 +27,11 @@ def _filter_options(f):
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N questions.")
 @data_dir_option
 @field_options
-@click.option("--teacher", type=click.Choice(["openai", "hf", "vllm", "gold"]), default="openai",
-              show_default=True, help=_TEACHER_HELP)
+@teacher_option
 @click.option("--model", help="Model name (openai) or path (hf, vllm).")
 @server_options
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="hf: prompts per batch.")
-@click.option("--cot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="CoT rationales per question.")
-@click.option("--pot-samples", default=4, show_default=True, type=click.IntRange(min=0), help="PoT programs per question.")
-@click.option("--socratic-samples", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Socratic decompositions (sub-question ** answer lines) per question.")
+@sample_options
 @click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(min=0))
 @click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", type=int, help="Sampling seed, where the backend supports one.")
@@ -51,8 +42,7 @@ def _filter_options(f):
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def generate(dataset, split, limit, data_dir, fields, teacher, model,
-             base_url, concurrency, retries, request_timeout, give_up_after, batch_size, cot_samples, pot_samples,
-             socratic_samples, temperature,
+             base_url, concurrency, retries, request_timeout, give_up_after, batch_size, samples, temperature,
              max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
     """Ask a teacher for CoT rationales and PoT programs (and Socratic decompositions), keep the correct ones.
 
@@ -67,65 +57,39 @@ def generate(dataset, split, limit, data_dir, fields, teacher, model,
     mixdistill generate --dataset gsm8k --teacher openai --base-url http://localhost:8000/v1 \\
         --model meta-llama/Llama-3.1-405B-Instruct --out runs/405b
     """
-    started = time.monotonic()
-    try:
-        _generate(started, dataset, split, limit, data_dir, fields,
-                  teacher, model, base_url, concurrency, retries, request_timeout, give_up_after, batch_size,
-                  cot_samples, pot_samples, socratic_samples, temperature, max_tokens, seed, shots,
-                  max_per_question, tolerance, timeout, out, dry_run, progress)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: everything received so far is kept in {out}; run the same command again to resume.",
-                   err=True)
-        click.get_current_context().exit(130)
-
-
-def _generate(started, dataset, split, limit, data_dir, fields,
-              teacher, model, base_url, concurrency, retries, request_timeout, give_up_after, batch_size,
-              cot_samples, pot_samples, socratic_samples, temperature, max_tokens, seed, shots, max_per_question,
-              tolerance, timeout, out, dry_run, progress) -> None:
-    from mixdistill_plugin.generate import RunConfig, RunFiles, prompts_fingerprint
+    from mixdistill_plugin.generate import RunConfig, RunFiles, applicable, prompts_fingerprint
     from mixdistill_plugin.tasks import load_questions
-    from mixdistill_plugin.teachers.backends import make_teacher
+    from mixdistill_plugin.teachers.backends import TeacherOptions, get_backend, make_teacher
 
-    samples = {k: n for k, n in (("cot", cot_samples), ("pot", pot_samples), ("socratic", socratic_samples)) if n > 0}
-    if teacher == "gold" and any(n > 1 for n in samples.values()):
-        click.echo("gold teacher: one rationale per kind (the annotation gives only one)", err=True)
+    started = time.monotonic()
+    chosen = get_backend(teacher)
+    if chosen.one_sample and any(n > 1 for n in samples.values()):
+        click.echo(f"{teacher} teacher: one rationale per kind (it has only one)", err=True)
         samples = {k: 1 for k in samples}
     if not samples:
-        raise click.UsageError("nothing to ask: --cot-samples, --pot-samples and --socratic-samples are all 0")
+        raise click.UsageError("nothing to ask: every --<kind>-samples is 0")
     questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=fields)
-    backend = make_teacher(teacher, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
-                           request_timeout=request_timeout, give_up_after=give_up_after, batch_size=batch_size)
+    backend = make_teacher(teacher, TeacherOptions(model, base_url, concurrency, retries, request_timeout,
+                                                   give_up_after, batch_size))
     for error in skipped:
         click.echo(f"skipped {error}", err=True)
-    samples = _applicable(samples, questions)
+    samples, left_out = applicable(samples, questions)
+    for kind, problems in left_out.items():
+        click.echo(f"{kind}: does not apply to {problems}; not asked", err=True)
+    if not samples:
+        raise click.UsageError(f"nothing to ask: none of {', '.join(left_out)} applies to these questions")
     styles = sorted({q.style for q in questions})
     config = RunConfig(dataset=dataset, split=split, teacher=backend.name, samples=samples, temperature=temperature,
                        max_tokens=max_tokens, seed=seed, shots=shots,
                        prompts=prompts_fingerprint(list(samples), shots, styles))
     files = RunFiles(out)
     if dry_run:
-        _dry_run(questions, samples, shots, teacher, files)
+        _dry_run(questions, samples, shots, chosen.chat, files)
         return
     _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started)
 
 
-def _applicable(samples: dict[str, int], questions) -> dict[str, int]:
-    """``samples`` without the kinds that apply to none of ``questions`` (PoT to label answers), said on
-    stderr; a ``UsageError`` when nothing is left."""
-    from mixdistill_plugin.prompts import get_style, style_kinds
-
-    styles = {q.style for q in questions}
-    kept = {k: n for k, n in samples.items() if any(k in style_kinds(style) for style in styles)}
-    for kind in samples.keys() - kept.keys():
-        problems = " or ".join(sorted(get_style(style).problem + "s" for style in styles))
-        click.echo(f"{kind}: does not apply to {problems}; not asked", err=True)
-    if not kept and samples:
-        raise click.UsageError(f"nothing to ask: none of {', '.join(samples)} applies to these questions")
-    return kept
-
-
-def _dry_run(questions, samples, shots, teacher, files) -> None:
+def _dry_run(questions, samples, shots, chat: bool, files) -> None:
     from mixdistill_plugin.generate import plan, read_raw
     from mixdistill_plugin.prompts import chat_messages, prompt_text
 
@@ -136,7 +100,7 @@ def _dry_run(questions, samples, shots, teacher, files) -> None:
         if first is None:
             continue
         q = first.question.question
-        if teacher == "openai":
+        if chat:
             click.echo(f"--- {kind} prompt (chat messages) for {first.question.id}:")
             click.echo(json.dumps(chat_messages(kind, q, style=first.question.style, shots=shots), indent=2,
                                   ensure_ascii=False))
@@ -149,113 +113,49 @@ def _dry_run(questions, samples, shots, teacher, files) -> None:
 
 
 def _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started) -> None:
-    from mixdistill_plugin.executor import Executor
-    from mixdistill_plugin.prompts import get_kind
+    """Run the teacher stage with a progress bar; print the summary; exit 1 if the teacher stopped
+    early, 130 if interrupted (everything received is kept either way)."""
+    import sys
 
-    # The executor's processes start now and get ready in the background, while the rest loads
-    # and the teacher connects: programs are needed only when the first replies arrive.
-    executor = Executor(timeout=timeout)
-    if any(get_kind(kind).reader == "execute" for kind in config.samples):
-        executor.start()
-    graded = _grade_filter(files)
-    with executor:
-        stats, failure, interrupted = _ask(questions, backend, config, files, tolerance, max_per_question,
-                                           progress, started, executor)
-    _summary(stats, files)
+    from tqdm import tqdm
+
+    from mixdistill_plugin.generate import Hooks, grade_filter, run
+
+    graded = grade_filter(files)
+    bar = tqdm(total=0, unit="sample", disable=not progress, desc=backend.name)
+    if hasattr(backend, "notice"):
+        backend.notice = lambda message: tqdm.write(message, file=sys.stderr)
+
+    def start(total: int, torn: bool) -> None:
+        if torn:
+            click.echo(f"{files.raw}: dropped a torn last line (an interrupted write); that sample is asked again",
+                       err=True)
+        bar.reset(total=total)
+
+    def reply(counts, lines: int) -> None:
+        if progress:
+            bar.set_postfix({f"{k} yield": f"{c / a:.0%}" if a else "-" for k, (c, a) in counts.kinds.items()},
+                            refresh=False)
+            bar.update(lines)
+
+    try:
+        outcome = run(config, questions, backend, files, tolerance=tolerance, timeout=timeout,
+                      max_per_question=max_per_question, started=started, hooks=Hooks(start, reply))
+    finally:
+        bar.close()
+    _summary(outcome.stats, files)
     if graded:
         click.echo(f"note: {files.train} held only rationales graded at least {graded['min_grade']}; it is rebuilt "
                    f"from correctness alone. Grade the new completions (mixdistill grade {files.out} ...), then "
                    f"mixdistill filter {files.out} --min-grade {graded['min_grade']} --grades {graded['grades']}",
                    err=True)
-    if interrupted:
-        raise interrupted
-    if failure:
-        raise click.ClickException(f"{failure}\nEverything received so far is kept in {files.out}; "
+    if outcome.interrupted:
+        click.echo(f"interrupted: everything received so far is kept in {files.out}; run the same command again "
+                   "to resume.", err=True)
+        click.get_current_context().exit(130)
+    if outcome.failure:
+        raise click.ClickException(f"{outcome.failure}\nEverything received so far is kept in {files.out}; "
                                    "run the same command again to resume.")
-
-
-def _grade_filter(files) -> dict | None:
-    """The grade filter ``mixdistill filter --min-grade`` last applied to the folder's ``train.jsonl``."""
-    try:
-        filters = json.loads(files.stats.read_text()).get("filters")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return filters if isinstance(filters, dict) and "min_grade" in filters else None
-
-
-def _ask(questions, backend, config, files, tolerance, max_per_question, progress, started, executor):
-    """Ask, record, finish: the stats, and why the run stopped early (a message, or the interrupt)."""
-    import asyncio
-    import sys
-
-    from tqdm import tqdm
-
-    from mixdistill_plugin.generate import ask, finish, open_run, plan, read_raw
-    from mixdistill_plugin.teachers import Sampling, TeacherUnavailable
-
-    held = open_run(files, config, questions)
-    done, torn = read_raw(files.raw)
-    if torn:
-        click.echo(f"{files.raw}: dropped a torn last line (an interrupted write); that sample is asked again", err=True)
-    requests = plan(questions, config.samples, done)
-    sampling = Sampling(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed,
-                        shots=config.shots)
-    counts = {k: [0, 0] for k in config.samples}  # correct, answered
-    got = {"replies": 0, "completions": 0, "failed": 0}
-    recorded = list(done)  # what raw.jsonl holds: read at the start, appended to below
-    bar = tqdm(total=sum(len(r.samples) for r in requests), unit="sample", disable=not progress,
-               desc=f"{backend.name}")
-    if hasattr(backend, "notice"):
-        backend.notice = lambda message: tqdm.write(message, file=sys.stderr)
-
-    def on_reply(reply, lines) -> None:
-        got["replies"] += 1
-        got["last"] = time.monotonic()
-        recorded.extend(lines)
-        for line in lines:
-            if line.outcome != "request_error":
-                counts[line.kind][1] += 1
-                counts[line.kind][0] += line.correct
-                got["completions"] += 1
-            else:
-                got["failed"] += 1
-        if progress:
-            bar.set_postfix({f"{k} yield": f"{c / a:.0%}" if a else "-" for k, (c, a) in counts.items()},
-                            refresh=False)
-            bar.update(len(lines))
-
-    failure = interrupted = None
-    got["asking"] = time.monotonic()
-    try:
-        asyncio.run(ask(backend, requests, sampling, files, executor, tolerance, on_reply))
-    except TeacherUnavailable as exc:
-        failure = str(exc)
-    except KeyboardInterrupt as exc:
-        interrupted = exc
-    finally:
-        bar.close()
-        stats = finish(files, config.samples, max_per_question, recorded, run=_run_stats(backend, got, started),
-                       questions=held)
-    return stats, failure, interrupted
-
-
-def _run_stats(backend, got: dict, started: float) -> dict:
-    """This run's figures: ``wall_seconds`` from the start of the command until the asking ended
-    (the outputs are rebuilt after), ``startup_seconds`` until the first request went out,
-    ``requests_per_second`` while asking (``asking_seconds``: first request sent to last reply)."""
-    now = time.monotonic()
-    teacher = getattr(backend, "counts", {})
-    requests = teacher.get("requests", got["replies"])
-    first = getattr(backend, "first_sent", None) or got["asking"]
-    asking = got.get("last", now) - first if got["replies"] else 0.0
-    run = {"requests": requests, "retries": teacher.get("retries", 0), "completions": got["completions"],
-           "failed": got["failed"], "wall_seconds": round(now - started, 3),
-           "startup_seconds": round(first - started, 3), "asking_seconds": round(asking, 3),
-           "requests_per_second": round(requests / asking, 3) if asking > 0 else None,
-           "completions_per_second": round(got["completions"] / asking, 3) if asking > 0 else None}
-    if hasattr(backend, "one_per_request"):
-        run["samples_per_request"] = "one (the server ignores n)" if backend.one_per_request else "n"
-    return run
 
 
 def _summary(stats: dict, files) -> None:

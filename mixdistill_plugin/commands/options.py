@@ -9,6 +9,7 @@ from typing import Callable
 import click
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE
+from mixdistill_plugin.voting import DEFAULT_VOTE, VOTE_ABOUT, VoteMethod, parse_vote
 
 timeout_option = click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
                               help="Seconds each model-written program may run.")
@@ -77,3 +78,90 @@ def server_options(command: Callable) -> Callable:
     for option in reversed(SERVER_OPTIONS):
         command = option(command)
     return command
+
+
+def vote_option(purpose: str) -> Callable:
+    """``--vote METHOD``: the mixed vote (:mod:`mixdistill_plugin.voting`), parsed into a
+    :class:`~mixdistill_plugin.voting.VoteMethod`; ``purpose`` starts its help."""
+    def parse(ctx: click.Context, param: click.Parameter, value: str) -> VoteMethod:
+        try:
+            return parse_vote(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    methods = "; ".join(f"{name} ({about})" for name, about in VOTE_ABOUT.items())
+    return click.option("--vote", default=DEFAULT_VOTE, show_default=True, metavar="METHOD", callback=parse,
+                        help=f"{purpose}: {methods}.")
+
+
+STUDENT_OPTIONS = (
+    click.option("--batch_size", "--batch-size", "batch_size", default=16, show_default=True,
+                 type=click.IntRange(min=1), help="lm-eval backends: the batch size."),
+    click.option("--device", help="lm-eval backends: cuda, cuda:0, cpu [default: cuda when available, else cpu]."),
+    click.option("--apply_chat_template", "--apply-chat-template", "chat", is_flag=True,
+                 help="lm-eval backends: wrap each prompt in the model's chat template (as lm_eval "
+                      "--apply_chat_template; a chat server always does)."),
+)
+
+
+def student_options(command: Callable) -> Callable:
+    """``--batch_size``, ``--device``, ``--apply_chat_template``: a student behind lm-eval's model
+    backends, spelled as ``lm_eval`` spells them (``socratic``, ``solve``)."""
+    for option in reversed(STUDENT_OPTIONS):
+        command = option(command)
+    return command
+
+
+class _TeacherName(click.ParamType):
+    name = "teacher"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from mixdistill_plugin.errors import UserError
+        from mixdistill_plugin.teachers.backends import get_backend
+
+        try:
+            return get_backend(str(value)).name
+        except UserError as exc:
+            self.fail(str(exc).removeprefix("--teacher: "), param, ctx)
+
+
+class _RegistryHelp(click.Option):
+    """An option whose help is written from a registry when ``--help`` is shown, not at import."""
+
+    def __init__(self, *args, help_from: Callable[[], str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.help_from = help_from
+
+    def get_help_record(self, ctx: click.Context):
+        self.help = self.help_from()
+        return super().get_help_record(ctx)
+
+
+def _teachers_help() -> str:
+    from mixdistill_plugin.teachers.backends import backend_names, get_backend
+
+    return "; ".join(f"{name}: {get_backend(name).about}" for name in backend_names()) + "."
+
+
+teacher_option = click.option("--teacher", cls=_RegistryHelp, help_from=_teachers_help, type=_TeacherName(),
+                              default="openai", show_default=True)
+
+
+def sample_options(command: Callable) -> Callable:
+    """``--<kind>-samples N`` for every kind a teacher writes (:func:`prompts.teacher_kinds`: CoT,
+    PoT, Socratic), passed to ``command`` as one ``samples`` dict of the kinds asked (N > 0)."""
+    from mixdistill_plugin.prompts import get_kind, teacher_kinds
+
+    kinds = teacher_kinds()
+
+    @functools.wraps(command)
+    def with_samples(*args, **kwargs):
+        asked = {kind: kwargs.pop(f"{kind}_samples") for kind in kinds}
+        return command(*args, samples={kind: n for kind, n in asked.items() if n > 0}, **kwargs)
+
+    for name in reversed(kinds):
+        kind = get_kind(name)
+        with_samples = click.option(f"--{name}-samples", default=kind.teacher_samples, show_default=True,
+                                    type=click.IntRange(min=0),
+                                    help=f"{kind.title} completions per question.")(with_samples)
+    return with_samples

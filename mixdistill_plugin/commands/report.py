@@ -6,17 +6,15 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.voting import DEFAULT_VOTE
+from mixdistill_plugin.commands.options import vote_option
 
 
 @click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Where report.md and report.png go [default: the first RUN].")
-@click.option("--vote", default=DEFAULT_VOTE, show_default=True, metavar="METHOD",
-              help="The mixed vote of the accuracy table and of adaptive sampling at its cap: plain, pot_first, "
-                   "weighted[:cot=1,pot=1.5] or hybrid (the vote table shows them all).")
-def report(runs: tuple[Path, ...], out: Path | None, vote: str) -> None:
+@vote_option("The mixed vote of the accuracy table and of adaptive sampling at its cap (the vote table shows them all)")
+def report(runs: tuple[Path, ...], out: Path | None, vote) -> None:
     """Write report.md and report.png for RUNS (folders made by `make distill`) and print the tables.
 
     Teacher yield and coverage per kind come from RUN/teacher/stats.json; student accuracy (CoT
@@ -27,10 +25,5 @@ def report(runs: tuple[Path, ...], out: Path | None, vote: str) -> None:
     mean number of paths. The plot: accuracy against the number of sampled paths.
     """
     from mixdistill_plugin.report import write_report
-    from mixdistill_plugin.voting import parse_vote
 
-    try:
-        parse_vote(vote)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--vote") from None
     click.echo(write_report(list(runs), out or runs[0], vote))

@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from mixdistill_plugin.answers import format_answer
-from mixdistill_plugin.commands.options import timeout_option, tolerance_option
-from mixdistill_plugin.voting import DEFAULT_VOTE
+from mixdistill_plugin.commands.options import timeout_option, tolerance_option, vote_option
 
 FIX = "Fix the line, or pass --skip-invalid to leave it out"
 
@@ -26,9 +25,7 @@ FIX = "Fix the line, or pass --skip-invalid to leave it out"
 @click.option("--workers", type=click.IntRange(min=1), help="Executor processes [default: one per core].")
 @click.option("--choices", metavar="A,B,...", help="The label set of lines without a \"choices\" list, e.g. "
               "entailment,neutral,contradiction.")
-@click.option("--vote", default=None, callback=lambda ctx, param, value: _vote(value), metavar="METHOD",
-              help="How mixed_maj pools CoT and PoT paths: plain (a tie to CoT), pot_first (a tie to PoT), "
-                   f"weighted[:cot=1,pot=1.5] or hybrid (PoT, CoT when no program answers) [default: {DEFAULT_VOTE}].")
+@vote_option("How mixed_maj pools CoT and PoT paths")
 def score(predictions: Path, as_json: bool, details: Path | None, timeout: float, tolerance: float,
           skip_invalid: bool, workers: int | None, choices: str | None, vote) -> None:
     """Score PREDICTIONS, a JSONL file of {"id", "answer", "cot": [...], "pot": [...]} lines.
@@ -51,15 +48,6 @@ def score(predictions: Path, as_json: bool, details: Path | None, timeout: float
     with Executor(timeout=timeout, workers=workers).start() as executor:  # workers warm up meanwhile
         labels = [c.strip() for c in choices.split(",") if c.strip()] if choices else None
         _score(predictions, as_json, details, tolerance, skip_invalid, executor, vote, labels)
-
-
-def _vote(value: str | None):
-    from mixdistill_plugin.voting import parse_vote
-
-    try:
-        return parse_vote(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--vote") from None
 
 
 def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: float, skip_invalid: bool,

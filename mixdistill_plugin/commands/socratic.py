@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.commands.options import data_dir_option
+from mixdistill_plugin.commands.options import data_dir_option, student_options
 
 
 @click.command()
@@ -26,10 +26,7 @@ from mixdistill_plugin.commands.options import data_dir_option
               help="Sub-questions per problem at most (the loop ends earlier when the decomposer stops).")
 @click.option("--max-gen-toks", default=64, show_default=True, type=click.IntRange(min=1),
               help="Tokens per sub-question and per answer.")
-@click.option("--batch_size", "--batch-size", "batch_size", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--device", help="As for lm_eval (cuda, cuda:0, cpu) [default: cuda when available, else cpu].")
-@click.option("--apply_chat_template", "--apply-chat-template", "chat", is_flag=True,
-              help="Wrap each prompt in the model's chat template (as lm_eval --apply_chat_template).")
+@student_options
 @click.option("--output_path", "--output-path", "output_path", required=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Writes results_<time>.json and samples_<dataset>_socratic_<time>.jsonl (lm-eval's layout).")

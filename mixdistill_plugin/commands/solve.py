@@ -10,8 +10,7 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.commands.options import timeout_option
-from mixdistill_plugin.voting import DEFAULT_VOTE
+from mixdistill_plugin.commands.options import student_options, timeout_option, vote_option
 
 
 @dataclass(frozen=True)
@@ -31,9 +30,7 @@ class Asked:
                    "lm_eval, e.g. pretrained=models/base,peft=runs/mixed/student.")
 @click.option("--max-rounds", default=4, show_default=True, type=click.IntRange(min=1),
               help="Rounds at most; each samples one CoT and one PoT path per open question.")
-@click.option("--vote", default=DEFAULT_VOTE, show_default=True, metavar="METHOD",
-              help="The mixed vote for questions still open after --max-rounds: plain, pot_first, "
-                   "weighted[:cot=1,pot=1.5] or hybrid.")
+@vote_option("The mixed vote for questions still open after --max-rounds")
 @click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(min=0))
 @click.option("--max-gen-toks", default=256, show_default=True, type=click.IntRange(min=1),
               help="Tokens per path at most.")
@@ -41,16 +38,12 @@ class Asked:
               help="Sampling seed: openai and vllm send seed+round-1 with every request; other lm-eval backends "
                    "seed torch with seed+round before each round.")
 @timeout_option
-@click.option("--batch_size", "--batch-size", "batch_size", default=16, show_default=True, type=click.IntRange(min=1),
-              help="lm-eval backends: the batch size.")
-@click.option("--device", help="lm-eval backends: cuda, cuda:0, cpu [default: cuda when available, else cpu].")
-@click.option("--apply_chat_template", "--apply-chat-template", "chat", is_flag=True,
-              help="lm-eval backends: wrap each prompt in the model's chat template (a chat server always does).")
+@student_options
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(min=1),
               help="openai: requests in flight at most.")
 @click.option("--question-field", default="question", show_default=True, help="JSONL input: the question field.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per question instead of text.")
-def solve(questions: Path, model_name: str, model_args: str, max_rounds: int, vote: str, temperature: float,
+def solve(questions: Path, model_name: str, model_args: str, max_rounds: int, vote, temperature: float,
           max_gen_toks: int, seed: int, timeout: float, batch_size: int, device: str | None, chat: bool,
           concurrency: int, question_field: str, as_json: bool) -> None:
     """Answer QUESTIONS (a file, or - for stdin) with a student trained by Mixed Distillation.
@@ -70,12 +63,6 @@ def solve(questions: Path, model_name: str, model_args: str, max_rounds: int, vo
     echo "Tom has 3 bags of 4 apples. How many apples?" | mixdistill solve - --model openai \\
         --model_args model=student,base_url=http://localhost:8000/v1
     """
-    from mixdistill_plugin.voting import parse_vote
-
-    try:
-        method = parse_vote(vote)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--vote") from None
     asked = read_questions(questions, question_field)
     if not asked:
         raise click.UsageError(f"{click.format_filename(questions)}: no questions")
@@ -84,7 +71,7 @@ def solve(questions: Path, model_name: str, model_args: str, max_rounds: int, vo
     else:
         sample = lm_eval_student(asked, model_name, model_args, temperature, max_gen_toks, seed, batch_size,
                                  device, chat)
-    solutions = run(asked, sample, max_rounds, method, timeout)
+    solutions = run(asked, sample, max_rounds, vote, timeout)
     for item, solution in zip(asked, solutions):
         click.echo(json.dumps(as_record(item, solution)) if as_json else as_text(item, solution))
     click.echo(summary(asked, solutions, max_rounds), err=True)

@@ -6,14 +6,9 @@ asked (a reply's ``request.samples`` are the samples its ``texts`` answer, in or
 :class:`TeacherUnavailable` when going on is pointless (the server has answered nothing for a long
 while, the key is refused, a package is missing); replies already yielded are kept. A backend may
 keep ``counts`` (``requests`` sent, ``retries``, ``failed`` for good) for the run's statistics.
-:func:`mixdistill_plugin.teachers.backends.make_teacher` makes the one ``--teacher`` names:
-
-| ``--teacher`` | backend | needs |
-| --- | --- | --- |
-| ``openai`` | any OpenAI-compatible chat-completions server | ``--base-url``, ``--model``, ``$OPENAI_API_KEY`` |
-| ``hf`` | a local transformers model, batched generation | ``--model PATH`` |
-| ``vllm`` | offline ``vllm.LLM`` | ``--model``, ``pip install vllm`` |
-| ``gold`` | the dataset's own annotations | nothing |
+The backends ``--teacher`` names are registered in :mod:`.backends`; the built-in ones are
+``openai`` (an OpenAI-compatible server), ``hf`` (a local transformers model), ``vllm`` (offline
+vLLM) and ``gold`` (the dataset's own annotations).
 """
 
 from __future__ import annotations
@@ -23,8 +18,6 @@ from typing import AsyncIterator, Protocol, Sequence
 
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.records import Question
-
-TEACHERS = ("openai", "hf", "vllm", "gold")
 
 
 class TeacherUnavailable(UserError, RuntimeError):
