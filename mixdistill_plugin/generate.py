@@ -32,7 +32,7 @@ from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, write_atomic, write_jsonl_atomic
-from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger
+from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome
 from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records
 from mixdistill_plugin.scoring import read_answers
 from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, get_style, style_kinds, wording
@@ -335,16 +335,6 @@ class Progress:
 
 
 @dataclass
-class Outcome:
-    """How a run ended: the folder's stats, and why it stopped early (``failure``: the teacher's
-    message; ``interrupted``: the interrupt, to raise again once the outputs are written)."""
-
-    stats: dict
-    failure: str | None = None
-    interrupted: KeyboardInterrupt | None = None
-
-
-@dataclass
 class Hooks:
     """What a run tells its caller: ``start(samples to ask, whether a torn line was dropped)``, then
     ``reply(progress, lines)`` after each reply is recorded."""
@@ -386,7 +376,7 @@ def run(config: RunConfig, questions: Sequence[Question], teacher: Teacher, file
         except KeyboardInterrupt as exc:
             outcome.interrupted = exc
         finally:
-            outcome.stats = finish(files, config.samples, max_per_question, recorded,
+            outcome.summary = finish(files, config.samples, max_per_question, recorded,
                                    run=run_stats(teacher, progress, started), questions=held)
     return outcome
 

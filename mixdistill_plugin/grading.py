@@ -2,93 +2,40 @@
 
 Accuracy says whether an answer is right, not whether the reasoning that led to it is. A judge
 (any OpenAI-compatible server, through the request loop ``generate`` uses, or a local HF model)
-reads the problem and one rationale, without the gold answer, and grades it with :data:`RUBRIC`:
-are the steps correct, does the final answer follow from them, is anything irrelevant or missing;
-a score from 1 to 5 and short reasons, as JSON (:data:`SCHEMA`, sent as ``response_format`` where
-the server takes one). :func:`read_grade` reads the reply; one it cannot read is recorded as
-``unreadable`` with the reply, never guessed.
+reads the problem and one rationale, without the gold answer, and grades it by the rubric of
+:mod:`mixdistill_plugin.rubric`: are the steps correct, does the final answer follow from them, is
+anything irrelevant or missing; a score from 1 to 5 and short reasons, as JSON. A reply the rubric's
+reader cannot read is recorded as ``unreadable`` with the reply, never guessed.
 
 Inputs: a teacher folder (its ``raw.jsonl``) or a folder of student samples (``samples_*.jsonl``
 written by lm-eval's ``--log_samples`` or ``mixdistill socratic``). Output: ``grades.jsonl``, one
 :class:`Grade` per rationale, appended as replies arrive (resumable like ``generate``: done
 rationales are skipped, failed requests asked again, a torn last line dropped) and a summary
-(``grades_stats.json``) with the judge's agreement with the answers' correctness.
-
-A grade of :data:`HIGH` or more is the judge's verdict "right"; :data:`LOW` or less "wrong".
+(``grades_stats.json``) with the judge's agreement with the answers' correctness. :func:`run` is
+the whole stage; ``mixdistill grade`` parses options and prints.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from mixdistill_plugin.answers import answers_equal, format_answer
+from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.evallog import latest_samples, read_samples
 from mixdistill_plugin.jsonl import InputError
-from mixdistill_plugin.prompts import DEFAULT_STYLE, get_style
-from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger
-from mixdistill_plugin.teachers import Reply, Sampling
+from mixdistill_plugin.jsonl import write_atomic
+from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome
+from mixdistill_plugin.prompts import DEFAULT_STYLE
+from mixdistill_plugin.rubric import HIGH, KINDS, LOW, RUBRIC_ID, read_grade
+from mixdistill_plugin.teachers import Reply, Sampling, TeacherUnavailable
 
-LOW, HIGH = 2, 4
-SCALE = (1, 5)
 GRADED = "graded"
 UNREADABLE = "unreadable"
-
-# What a rationale of each kind is, in the judge's words; kinds without a rationale (direct answers) are not graded.
-KINDS = {
-    "cot": "reasoning in plain words, ending with the answer",
-    "pot": "a Python program; the value it leaves in `ans` is its answer",
-    "socratic": "a decomposition: sub-questions, each followed by `**` and its answer",
-}
-
-RUBRIC = """\
-You check worked solutions to {problems}. Grade the reasoning, not only the final answer:
-a right answer reached by wrong steps is a poor solution. You are not told the expected answer.
-
-Check three things:
-1. Steps: is every step correct? Numbers taken from the problem, each calculation, each
-   conclusion (in a program: what each line computes).
-2. Answer: does the final answer follow from the steps, or does it contradict them or come
-   from nowhere?
-3. Relevance: is any step irrelevant to the question, or is a needed step missing?
-
-Then score the solution from 1 to 5:
-5: every step correct and needed; the answer follows from them.
-4: correct and complete, with a minor flaw (unclear wording, an unneeded step).
-3: mostly sound, but one real mistake, gap or unsupported jump.
-2: serious mistakes or gaps; a right answer would be luck.
-1: wrong, unrelated or no reasoning.
-
-Reply with one JSON object and nothing else:
-{{"steps_correct": true or false, "answer_follows": true or false,
- "irrelevant_or_missing": "what is irrelevant or missing, or an empty string",
- "reasons": "one or two sentences", "score": 1 to 5}}"""
-
-def rubric(style: str = DEFAULT_STYLE) -> str:
-    """:data:`RUBRIC` for the problems of a prompt style (``math word problems``, ``multiple-choice questions``...)."""
-    return RUBRIC.format(problems=get_style(style).problem + "s")
-
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "steps_correct": {"type": "boolean"},
-        "answer_follows": {"type": "boolean"},
-        "irrelevant_or_missing": {"type": "string"},
-        "reasons": {"type": "string"},
-        "score": {"type": "integer", "minimum": SCALE[0], "maximum": SCALE[1]},
-    },
-    "required": ["steps_correct", "answer_follows", "irrelevant_or_missing", "reasons", "score"],
-    "additionalProperties": False,
-}
-RUBRIC_ID = hashlib.sha256((rubric() + json.dumps(SCHEMA, sort_keys=True)).encode()).hexdigest()[:16]
 
 
 class Graded(BaseModel):
@@ -152,67 +99,6 @@ class Grade(Graded):
 
 GRADES = Ledger(Grade, key=lambda g: g.key, failed=lambda g: g.status == REQUEST_ERROR,
                 hint="The file is damaged at this line: remove the line and run mixdistill grade again (it is graded again)")
-
-
-def judge_messages(rationale: Rationale) -> list[dict[str, str]]:
-    """The chat the judge answers: the rubric, then the problem and the rationale (never the gold answer)."""
-    text = rationale.text.strip()
-    if rationale.kind == "pot":
-        ran = "nothing (no answer)" if rationale.answer is None else format_answer(rationale.answer)
-        text += f"\n\n(When run, the program's answer is: {ran}.)"
-    user = (f"Problem:\n{rationale.question.strip()}\n\nSolution ({KINDS[rationale.kind]}):\n{text}\n\n"
-            "Grade this solution. Reply with the JSON object only.")
-    return [{"role": "system", "content": rubric(rationale.style)}, {"role": "user", "content": user}]
-
-
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-_SCORE_LINE = re.compile(r"(?im)^[\s*#>_-]*(?:score|grade)[\s*_]*[:=][\s*_]*([1-9]\d*)(?:\s*/\s*5)?(?![\d.,]\d)")
-
-
-def read_grade(text: str) -> dict | None:
-    """The grade in a judge's reply: the first JSON object with an integer ``score`` in 1..5 (in a
-    code fence or anywhere in the text), else a ``score: N`` line; ``None`` when there is neither."""
-    for candidate in [*_FENCE.findall(text), text]:
-        for found in _json_objects(candidate):
-            grade = _grade_of(found)
-            if grade is not None:
-                return grade
-    match = _SCORE_LINE.search(text)
-    if match and SCALE[0] <= int(match.group(1)) <= SCALE[1]:
-        return {"grade": int(match.group(1))}
-    return None
-
-
-def _json_objects(text: str) -> Iterable[dict]:
-    decoder = json.JSONDecoder()
-    start = text.find("{")
-    while start >= 0:
-        try:
-            value, end = decoder.raw_decode(text, start)
-        except (ValueError, RecursionError):
-            start = text.find("{", start + 1)
-            continue
-        if isinstance(value, dict):
-            yield value
-        start = text.find("{", end)
-
-
-def _grade_of(found: dict) -> dict | None:
-    score = found.get("score")
-    if isinstance(score, float) and score.is_integer():
-        score = int(score)
-    elif isinstance(score, str) and score.strip().isdigit():
-        score = int(score.strip())
-    if isinstance(score, bool) or not isinstance(score, int) or not SCALE[0] <= score <= SCALE[1]:
-        return None
-    grade: dict = {"grade": score}
-    for name in ("steps_correct", "answer_follows"):
-        if isinstance(found.get(name), bool):
-            grade[name] = found[name]
-    for name in ("irrelevant_or_missing", "reasons"):
-        if isinstance(found.get(name), str):
-            grade[name] = found[name][:1000]
-    return grade
 
 
 def grade_of_reply(reply: Reply, judge: str) -> Grade:
@@ -321,9 +207,28 @@ async def ask(judge, rationales: Sequence[Rationale], sampling: Sampling, out: P
             on_grade(grade)
 
 
-def run_grading(judge, rationales: Sequence[Rationale], sampling: Sampling, out: Path,
-                on_grade: Callable[[Grade], None]) -> None:
-    asyncio.run(ask(judge, rationales, sampling, out, on_grade))
+def run(judge, rationales: Sequence[Rationale], sampling: Sampling, out: Path, *,
+        start: Callable[[int, bool], None] = lambda total, torn: None,
+        on_grade: Callable[[Grade], None] = lambda grade: None) -> Outcome:
+    """The grading stage: grade the ``rationales`` that ``out`` has no grade for yet (a file of
+    another judge or rubric is refused), appending each grade as it arrives; write the summary
+    beside ``out``. ``start(rationales to grade, whether a torn line was dropped)`` is called first."""
+    grades, torn = read_grades(out)
+    check_judge(out, grades, judge.name)
+    wanted = todo(rationales, grades)
+    start(len(wanted), torn)
+    outcome = Outcome({})
+    try:
+        asyncio.run(ask(judge, wanted, sampling, out, on_grade))
+    except TeacherUnavailable as exc:
+        outcome.failure = str(exc)
+    except KeyboardInterrupt as exc:
+        outcome.interrupted = exc
+    finally:
+        keys = {r.key for r in rationales}
+        outcome.summary = summarize([g for g in read_grades(out)[0] if g.key in keys], len(rationales))
+        write_atomic(stats_path(out), json.dumps(outcome.summary, indent=2) + "\n")
+    return outcome
 
 
 # --- summaries ------------------------------------------------------------------------------------
@@ -440,52 +345,3 @@ def filter_teacher(files, executor, tolerance: float, max_per_question: int | No
 
 
 # --- the report's section -------------------------------------------------------------------------
-
-
-def _student_of(run: Path, grades_file: Path, g: Grade) -> str:
-    """The student a student grade belongs to: the first folder under ``run/eval`` of its samples file."""
-    try:
-        return (grades_file.parent / g.file).resolve().relative_to((run / "eval").resolve()).parts[0]
-    except (ValueError, IndexError):
-        return g.source
-
-
-def report_section(runs: Sequence[Path]) -> list[str]:
-    """The report's rationale-quality section for ``runs`` (``make distill`` folders): the grades
-    in ``RUN/teacher/grades.jsonl`` and in any ``grades.jsonl`` under ``RUN/eval``, per kind and per
-    student, and what each teacher filter kept. Empty when no run has grades."""
-    rows, filters = [], []
-    for run in runs:
-        files = [run / "teacher" / "grades.jsonl", *sorted((run / "eval").rglob("grades.jsonl"))]
-        groups: dict[tuple[str, str], list[Grade]] = {}
-        for path in files:
-            if not path.exists():
-                continue
-            for g in GRADES.latest(read_grades(path)[0]):
-                who = "teacher" if g.file == "raw.jsonl" else _student_of(run, path, g)
-                groups.setdefault((who, g.kind), []).append(g)
-        for (who, kind), gs in sorted(groups.items(), key=lambda item: (item[0][0] != "teacher", item[0])):
-            rows.append(f"| {run.name} | {who} | {kind} | {gs[0].judge} | {quality_cells(quality(gs))} |")
-        stats_file = run / "teacher" / "stats.json"
-        stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
-        kept = stats.get("filters")
-        if kept:
-            for kind, k in stats["kinds"].items():
-                filters.append(f"| {run.name} | {kind} | {k['completions']} | {kept['right'].get(kind, 0)} | "
-                               f"{kept['min_grade']} | {kept['right_and_graded'].get(kind, 0)} | {kept['right_ungraded'].get(kind, 0)} |")
-    if not rows and not filters:
-        return []
-    lines = ["## Rationale quality (judge grades)", "",
-             f"Each rationale graded 1 to 5 by a judge model that is not told the gold answer (`mixdistill grade`). "
-             f"right %: rationales with a right answer; then the share of right answers graded {LOW} or less, and "
-             f"of wrong answers graded {HIGH} or more; judge agreement: a grade of {HIGH} or more for a right "
-             f"answer, less for a wrong one, with its 95% Wilson interval.", ""]
-    if rows:
-        lines += [f"| run | rationales of | kind | judge | {QUALITY_HEADER} |",
-                  "| --- | --- | --- | --- |" + " ---: |" * 7, *rows, ""]
-    if filters:
-        lines += ["Teacher data kept by each filter (`mixdistill filter --min-grade`):", "",
-                  "| run | kind | completions | right answer | min grade | right and graded at least that "
-                  "| right but not graded |",
-                  "| --- | --- | ---: | ---: | ---: | ---: | ---: |", *filters, ""]
-    return lines

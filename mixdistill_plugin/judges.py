@@ -5,10 +5,10 @@
 | ``openai`` | any OpenAI-compatible server, through the teacher's request loop | ``--base-url``, ``--model`` |
 | ``hf`` | a local transformers model (its chat template when it has one) | ``--model PATH`` |
 
-**Structured output.** The OpenAI judge sends :data:`grading.SCHEMA` as ``response_format``:
+**Structured output.** The OpenAI judge sends :data:`rubric.SCHEMA` as ``response_format``:
 first as OpenAI's ``json_schema`` (OpenAI, vLLM, SGLang, llama.cpp's own server), then, if the
 server refuses it (HTTP 400 or 422, or any error naming ``response_format``), as ``json_object`` with the schema (llama-cpp-python,
-several gateways), then not at all; the reply is read by :func:`grading.read_grade` whichever way
+several gateways), then not at all; the reply is read by :func:`rubric.read_grade` whichever way
 it was asked. ``response_format`` names one form to use from the start.
 """
 
@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from mixdistill_plugin.grading import SCHEMA, GradeRequest, judge_messages
+from mixdistill_plugin.grading import GradeRequest
+from mixdistill_plugin.rubric import SCHEMA, judge_messages
 from mixdistill_plugin.teachers import Reply, Sampling, TeacherUnavailable
 from mixdistill_plugin.teachers.hf import HFTeacher
 from mixdistill_plugin.teachers.openai_chat import OpenAIChat

@@ -69,3 +69,14 @@ class Ledger(Generic[Entry]):
                 handle.flush()
 
             yield append
+
+
+@dataclass
+class Outcome:
+    """How a resumable run ended: its ``summary`` (written beside the ledger), and why it stopped
+    early (``failure``: the server's message; ``interrupted``: the interrupt, to raise again once
+    the summary is written)."""
+
+    summary: dict
+    failure: str | None = None
+    interrupted: KeyboardInterrupt | None = None

@@ -18,8 +18,8 @@ Further sections, all from the same logged paths:
 - adaptive sampling (stop when the CoT and PoT majorities agree): accuracy against the mean number
   of paths used, for each cap of rounds, beside the fixed mixed vote on as many rounds.
 
-Where the runs have judge grades (``mixdistill grade``), the rationale-quality section of
-:func:`grading.report_section` follows the accuracy table.
+Where the runs have judge grades (``mixdistill grade``), the rationale-quality section
+(:func:`grades_section`) follows the accuracy table.
 
 The plot shows majority-vote accuracy against the number of paths per kind (1..k): each scored kind
 (Socratic: one path), mixed (n CoT + n PoT paths pooled), and adaptive sampling at its mean paths.
@@ -34,9 +34,10 @@ from typing import Sequence
 
 from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.evallog import latest_samples, read_samples
-from mixdistill_plugin.grading import report_section
+from mixdistill_plugin.grading import GRADES, QUALITY_HEADER, Grade, quality, quality_cells, read_grades
 from mixdistill_plugin.jsonl import write_atomic
 from mixdistill_plugin.prompts import get_kind
+from mixdistill_plugin.rubric import HIGH, LOW
 from mixdistill_plugin.scoring import (METRICS, MIXED, ItemScore, all_metrics, paths_by_question, score_answers,
                                        split_metric, summarize)
 from mixdistill_plugin.voting import MIXED_VOTES, adaptive_vote, parse_vote
@@ -356,6 +357,55 @@ def plot(evaluations: Sequence[Evaluation], path: Path) -> None:
     plt.close(fig)
 
 
+def _student_of(run: Path, grades_file: Path, g: Grade) -> str:
+    """The student a student grade belongs to: the first folder under ``run/eval`` of its samples file."""
+    try:
+        return (grades_file.parent / g.file).resolve().relative_to((run / "eval").resolve()).parts[0]
+    except (ValueError, IndexError):
+        return g.source
+
+
+def grades_section(runs: Sequence[Path]) -> list[str]:
+    """The report's rationale-quality section for ``runs`` (``make distill`` folders): the grades
+    in ``RUN/teacher/grades.jsonl`` and in any ``grades.jsonl`` under ``RUN/eval``, per kind and per
+    student, and what each teacher filter kept. Empty when no run has grades."""
+    rows, filters = [], []
+    for run in runs:
+        files = [run / "teacher" / "grades.jsonl", *sorted((run / "eval").rglob("grades.jsonl"))]
+        groups: dict[tuple[str, str], list[Grade]] = {}
+        for path in files:
+            if not path.exists():
+                continue
+            for g in GRADES.latest(read_grades(path)[0]):
+                who = "teacher" if g.file == "raw.jsonl" else _student_of(run, path, g)
+                groups.setdefault((who, g.kind), []).append(g)
+        for (who, kind), gs in sorted(groups.items(), key=lambda item: (item[0][0] != "teacher", item[0])):
+            rows.append(f"| {run.name} | {who} | {kind} | {gs[0].judge} | {quality_cells(quality(gs))} |")
+        stats_file = run / "teacher" / "stats.json"
+        stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+        kept = stats.get("filters")
+        if kept:
+            for kind, k in stats["kinds"].items():
+                filters.append(f"| {run.name} | {kind} | {k['completions']} | {kept['right'].get(kind, 0)} | "
+                               f"{kept['min_grade']} | {kept['right_and_graded'].get(kind, 0)} | {kept['right_ungraded'].get(kind, 0)} |")
+    if not rows and not filters:
+        return []
+    lines = ["## Rationale quality (judge grades)", "",
+             f"Each rationale graded 1 to 5 by a judge model that is not told the gold answer (`mixdistill grade`). "
+             f"right %: rationales with a right answer; then the share of right answers graded {LOW} or less, and "
+             f"of wrong answers graded {HIGH} or more; judge agreement: a grade of {HIGH} or more for a right "
+             f"answer, less for a wrong one, with its 95% Wilson interval.", ""]
+    if rows:
+        lines += [f"| run | rationales of | kind | judge | {QUALITY_HEADER} |",
+                  "| --- | --- | --- | --- |" + " ---: |" * 7, *rows, ""]
+    if filters:
+        lines += ["Teacher data kept by each filter (`mixdistill filter --min-grade`):", "",
+                  "| run | kind | completions | right answer | min grade | right and graded at least that "
+                  "| right but not graded |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: |", *filters, ""]
+    return lines
+
+
 def write_report(runs: Sequence[Path], out: Path, vote: str | None = None) -> str:
     """Write ``report.md`` and ``report.png`` into ``out``; the markdown. ``vote``: the mixed vote's method."""
     method = str(parse_vote(vote))
@@ -367,7 +417,7 @@ def write_report(runs: Sequence[Path], out: Path, vote: str | None = None) -> st
                 "CoT / PoT / Direct / Socratic: the first path. maj@k: majority over k paths of the kind; "
                 f"Mixed: the mixed vote ({method}) over k CoT + k PoT. "
                 "In brackets: the 95% Wilson score interval.", "", *accuracy_table(evaluations), ""]
-    sections += report_section(runs)  # judge grades beside accuracy, where the runs have any
+    sections += grades_section(runs)  # judge grades beside accuracy, where the runs have any
     comparisons = comparison_table(evaluations)
     if comparisons:
         sections += ["## Paired comparisons", "",

@@ -17,7 +17,8 @@ from click.testing import CliRunner
 
 from conftest import rows
 from mixdistill_plugin.cli import main
-from mixdistill_plugin.grading import read_grade, report_section
+from mixdistill_plugin.report import grades_section
+from mixdistill_plugin.rubric import read_grade
 from openai_server import Fault, OpenAIServer, Script
 
 MIXDISTILL = Path(sys.executable).parent / "mixdistill"
@@ -144,7 +145,7 @@ def test_grade_teacher_folder_then_filter_by_grade(tmp_path):
     strict = CliRunner().invoke(main, ["filter", str(teacher), "--min-grade", "5"])
     assert strict.exit_code == 0 and len(rows(teacher / "train.jsonl")) == 2  # the careful rationales graded 5
 
-    section = "\n".join(report_section([tmp_path]))  # tmp_path is laid out as a run: teacher/
+    section = "\n".join(grades_section([tmp_path]))  # tmp_path is laid out as a run: teacher/
     assert f"| {tmp_path.name} | teacher | cot | openai:judge | 5 | 1 | 3.60 | 100.0 | 40.0 | - | 60.0 [" in section
     assert f"| {tmp_path.name} | teacher | pot | openai:judge | 6 | 0 | 4.00 | 50.0 | 0.0 | 100.0 | 50.0 [" in section
     assert f"| {tmp_path.name} | cot | 6 | 6 | 5 | 2 | 1 |" in section  # what --min-grade 5 kept
@@ -232,7 +233,7 @@ def test_grade_student_samples_per_student_and_kind_in_the_report(tmp_path):
     base_cot = sorted((g["id"], g["sample"], g["correct"], g["grade"]) for g in grades
                       if g["source"].startswith("base") and g["kind"] == "cot")
     assert base_cot == [("q0", 0, True, 2), ("q0", 1, False, 2), ("q1", 0, False, None), ("q1", 1, True, None)]
-    section = "\n".join(report_section([run]))
+    section = "\n".join(grades_section([run]))
     # base: right answers graded low (2; the eggs' replies unreadable); distilled: wrong answers graded high (5)
     assert "| run | base | cot | openai:judge | 2 | 2 | 2.00 | 50.0 | 100.0 | 0.0 | 50.0 [" in section
     assert "| run | distilled | cot | openai:judge | 4 | 0 | 5.00 | 50.0 | 0.0 | 100.0 | 50.0 [" in section

@@ -143,7 +143,7 @@ def _run(questions, backend, config, files, tolerance, timeout, max_per_question
                       max_per_question=max_per_question, started=started, hooks=Hooks(start, reply))
     finally:
         bar.close()
-    _summary(outcome.stats, files)
+    _summary(outcome.summary, files)
     if graded:
         click.echo(f"note: {files.train} held only rationales graded at least {graded['min_grade']}; it is rebuilt "
                    f"from correctness alone. Grade the new completions (mixdistill grade {files.out} ...), then "

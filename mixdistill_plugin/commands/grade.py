@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -48,63 +47,33 @@ def grade(folder: Path, judge: str, model: str, base_url: str | None, concurrenc
     mixdistill grade runs/mixed/eval --model judge --base-url http://localhost:8080/v1 --paths 2
     mixdistill filter runs/405b --min-grade 4
     """
-    from mixdistill_plugin.grading import check_judge, collect, read_grades, todo
+    from tqdm import tqdm
+
+    from mixdistill_plugin.grading import collect, run, stats_path, summary_table
     from mixdistill_plugin.judges import make_judge
-    from mixdistill_plugin.teachers import TeacherUnavailable
+    from mixdistill_plugin.teachers import Sampling
 
     out = out or folder / "grades.jsonl"
     rationales = collect(folder, paths, limit)
     backend = make_judge(judge, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
                          request_timeout=request_timeout, give_up_after=give_up_after, batch_size=batch_size,
                          response_format=response_format)
-    grades, torn = read_grades(out)
-    check_judge(out, grades, backend.name)
-    if torn:
-        click.echo(f"{out}: dropped a torn last line (an interrupted write); that rationale is graded again", err=True)
-    wanted = todo(rationales, grades)
-    failure = interrupted = None
-    try:
-        _ask(backend, wanted, temperature, max_tokens, out, progress)
-    except TeacherUnavailable as exc:
-        failure = exc
-    except KeyboardInterrupt as exc:
-        interrupted = exc
-    summary = _finish(out, rationales)
-    if interrupted:
-        click.echo(f"interrupted: every grade received so far is kept in {out}; run the same command again to resume.",
-                   err=True)
-        click.get_current_context().exit(130)
-    if failure:
-        raise click.ClickException(f"{failure}\nEvery grade received so far is kept in {out}; "
-                                   "run the same command again to resume.")
-    if not summary["complete"]:
-        click.echo("some requests failed; run the same command again to ask for them", err=True)
-
-
-def _ask(backend, wanted, temperature: float, max_tokens: int, out: Path, progress: bool) -> None:
-    from tqdm import tqdm
-
-    from mixdistill_plugin.grading import run_grading
-    from mixdistill_plugin.teachers import Sampling
-
-    bar = tqdm(total=len(wanted), unit="rationale", disable=not progress, desc=f"judge {backend.name}")
+    bar = tqdm(total=0, unit="rationale", disable=not progress, desc=f"judge {backend.name}")
     if hasattr(backend, "notice"):
         backend.notice = lambda message: tqdm.write(message, file=sys.stderr)
+
+    def start(total: int, torn: bool) -> None:
+        if torn:
+            click.echo(f"{out}: dropped a torn last line (an interrupted write); that rationale is graded again",
+                       err=True)
+        bar.reset(total=total)
+
     try:
-        run_grading(backend, wanted, Sampling(temperature=temperature, max_tokens=max_tokens, shots=0), out,
-                    lambda grade: bar.update(1))
+        outcome = run(backend, rationales, Sampling(temperature=temperature, max_tokens=max_tokens, shots=0), out,
+                      start=start, on_grade=lambda grade: bar.update(1))
     finally:
         bar.close()
-
-
-def _finish(out: Path, rationales) -> dict:
-    """Write the summary beside ``out`` and print it; the summary."""
-    from mixdistill_plugin.grading import read_grades, stats_path, summarize, summary_table
-    from mixdistill_plugin.jsonl import write_atomic
-
-    wanted = {r.key for r in rationales}
-    summary = summarize([g for g in read_grades(out)[0] if g.key in wanted], len(rationales))
-    write_atomic(stats_path(out), json.dumps(summary, indent=2) + "\n")
+    summary = outcome.summary
     state = "complete" if summary["complete"] else "incomplete"
     click.echo(f"{state}: {summary['graded']} of {len(rationales)} rationales graded, {summary['unreadable']} "
                f"unreadable replies, {summary['request_errors']} failed requests (judge {summary['judge']})")
@@ -114,4 +83,12 @@ def _finish(out: Path, rationales) -> dict:
         click.echo(f"judge agreement with correctness: {100 * summary['agreement']:.1f}% "
                    f"[95% CI {100 * low:.1f}, {100 * high:.1f}] of {summary['graded']} graded rationales")
     click.echo(f"grades in {out}, summary in {stats_path(out)}")
-    return summary
+    if outcome.interrupted:
+        click.echo(f"interrupted: every grade received so far is kept in {out}; run the same command again to resume.",
+                   err=True)
+        click.get_current_context().exit(130)
+    if outcome.failure:
+        raise click.ClickException(f"{outcome.failure}\nEvery grade received so far is kept in {out}; "
+                                   "run the same command again to resume.")
+    if not summary["complete"]:
+        click.echo("some requests failed; run the same command again to ask for them", err=True)

@@ -52,23 +52,13 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
     The samples file has lm-eval's layout, so `mixdistill report` shows socratic_acc beside the
     other recipes' metrics.
     """
-    from mixdistill_plugin.evallog import write_run
     from mixdistill_plugin.harness.models import complete, load_student, student_prompt
-    from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, get_style, style_kinds
-    from mixdistill_plugin.scoring import score_answers, summarize
-    from mixdistill_plugin.socratic import format_steps, run
+    from mixdistill_plugin.prompts import get_kind
+    from mixdistill_plugin.socratic_eval import evaluate, socratic_style, write_result
     from mixdistill_plugin.tasks import load_questions
 
     questions, _ = load_questions(dataset, split, data_dir=data_dir, limit=limit)
-    styles = {q.style for q in questions}
-    for style in styles:
-        if "decompose" not in style_kinds(style):
-            raise click.UsageError(f"Socratic CoT does not apply to {get_style(style).problem}s: no decomposition "
-                                   "prompts word them (it applies to math word problems and yes/no questions)")
-    if len(styles) > 1:
-        raise click.UsageError(f"{dataset}: questions of several prompt styles ({', '.join(sorted(styles))}); "
-                               "run each kind of question on its own")
-    (style,) = styles or {DEFAULT_STYLE}
+    style = socratic_style(questions, dataset)
     decomposer = load_student(model_name, model_args, batch_size, device)
     solver = load_student(model_name, solver_model_args, batch_size, device) if solver_model_args else decomposer
 
@@ -81,23 +71,11 @@ def socratic(model_name: str, model_args: str, solver_model_args: str | None, da
         step = trace.steps[-1]
         click.echo(f"[{questions[index].id} step {len(trace.steps)}] {step.question} -> {step.answer}", err=True)
 
-    traces = run([q.question for q in questions], generate, max_steps, show if log_steps else None)
+    result = evaluate(questions, generate, max_steps, show if log_steps else None)
     task = f"{Path(dataset).stem}_socratic"
-    answers = [t.answer(q.spec) for q, t in zip(questions, traces)]
-    scores = [score_answers(q.answer, {"socratic": [a]}) for q, a in zip(questions, answers)]
-    summary = summarize(scores, ["socratic_acc"])
-    samples = ({"doc_id": i, "doc": {"id": q.id, "question": q.question, "answer": q.answer, "kind": "socratic",
-                                     "style": q.style},
-                "resps": [[format_steps(t.steps)]],
-                "filtered_resps": [[{"answer": a, "outcome": "answer" if a is not None else "no_answer",
-                                     "detail": f"{len(t.steps)} steps, ended: {t.ended}"}]],
-                "steps": [{"question": s.question, "answer": s.answer} for s in t.steps], "ended": t.ended}
-               for i, (q, t, a) in enumerate(zip(questions, traces, answers)))
-    results = {"results": {task: {"alias": task, "socratic_acc,paths": summary["socratic_acc"] / 100}},
-               "config": {"model": model_name, "model_args": model_args,
-                          "solver_model_args": solver_model_args or model_args, "max_steps": max_steps,
-                          "max_gen_toks": max_gen_toks, "apply_chat_template": chat, "n": len(questions)}}
-    write_run(output_path, task, samples, results)
-    ended = sum(t.ended == "done" for t in traces)
-    click.echo(f"{task}: {len(questions)} questions, socratic_acc {summary['socratic_acc']:.1f}%, "
-               f"{ended} ended by the decomposer, {len(traces) - ended} at --max-steps")
+    write_result(output_path, task, questions, result,
+                 {"model": model_name, "model_args": model_args, "solver_model_args": solver_model_args or model_args,
+                  "max_steps": max_steps, "max_gen_toks": max_gen_toks, "apply_chat_template": chat})
+    ended = sum(t.ended == "done" for t in result.traces)
+    click.echo(f"{task}: {len(questions)} questions, socratic_acc {result.accuracy:.1f}%, "
+               f"{ended} ended by the decomposer, {len(result.traces) - ended} at --max-steps")
