@@ -40,7 +40,7 @@ from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.rubric import HIGH, LOW
 from mixdistill_plugin.scoring import (METRICS, MIXED, ItemScore, all_metrics, paths_by_question, score_answers,
                                        split_metric, summarize)
-from mixdistill_plugin.voting import MIXED_VOTES, adaptive_vote, parse_vote
+from mixdistill_plugin.voting import MIXED_RULES, adaptive_vote, parse_vote
 
 def title(metric: str) -> str:
     """A metric's column title: its kind's title (``CoT``), with `` maj@k`` for a majority vote."""
@@ -235,7 +235,7 @@ def comparison_table(evaluations: Sequence[Evaluation]) -> list[str]:
 
 def vote_methods() -> list[str]:
     """The mixed-vote methods the report compares (``weighted`` with its default weights)."""
-    return [str(parse_vote(m)) for m in MIXED_VOTES]
+    return [str(parse_vote(m)) for m in MIXED_RULES]
 
 
 def vote_rows(ev: Evaluation) -> list[tuple[str, dict[int, dict[str, bool]]]]:

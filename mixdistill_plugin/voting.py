@@ -7,7 +7,7 @@ summed weight, when answers carry weights) wins; a tie goes to the group whose f
 earliest in the input.
 
 **The mixed vote** pools a question's CoT and PoT paths; :func:`mixed_vote` offers four ways
-(:data:`MIXED_VOTES`), chosen by name (``--vote`` on the command line, ``{"vote": ...}`` as lm-eval
+(:data:`MIXED_RULES`), chosen by name (``--vote`` on the command line, ``{"vote": ...}`` as lm-eval
 metadata):
 
 - ``plain``: one vote per path, CoT paths first, so a tie goes to the answer the CoT paths gave first;
@@ -26,17 +26,10 @@ mixed vote of all its paths. In round 1 that is the two-sample CoT-PoT agreement
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, Answer, answers_equal
 
-VOTE_ABOUT = {  # each mixed-vote method, in a few words (the --vote help)
-    "plain": "a tie to CoT",
-    "pot_first": "a tie to PoT",
-    "weighted": "each kind's weight, weighted:cot=1,pot=1.5",
-    "hybrid": "the PoT majority, the CoT one when no program answers",
-}
-MIXED_VOTES = tuple(VOTE_ABOUT)
 DEFAULT_VOTE = "pot_first"  # chosen on measured runs: docs/results.md
 DEFAULT_WEIGHTS = {"cot": 1.0, "pot": 1.5}
 
@@ -82,7 +75,7 @@ def _ones():
 
 @dataclass(frozen=True)
 class VoteMethod:
-    """A mixed-vote method: ``name`` (one of :data:`MIXED_VOTES`) and, for ``weighted``, each kind's weight."""
+    """A mixed-vote method: ``name`` (one of :data:`MIXED_RULES`) and, for ``weighted``, each kind's weight."""
 
     name: str
     cot: float = DEFAULT_WEIGHTS["cot"]
@@ -99,8 +92,8 @@ def parse_vote(spec: str | VoteMethod | None) -> VoteMethod:
     spec = DEFAULT_VOTE if spec is None else spec.strip()
     name, _, given = spec.partition(":")
     name = name.strip().replace("-", "_")
-    if name not in MIXED_VOTES:
-        raise ValueError(f"unknown mixed vote {spec!r}: choose one of {', '.join(MIXED_VOTES)} "
+    if name not in MIXED_RULES:
+        raise ValueError(f"unknown mixed vote {spec!r}: choose one of {', '.join(MIXED_RULES)} "
                          "(weighted takes weights: weighted:cot=1,pot=1.5)")
     if given and name != "weighted":
         raise ValueError(f"mixed vote {name!r} takes no options (got {spec!r})")
@@ -122,15 +115,29 @@ def mixed_vote(cot: Sequence[Answer | None], pot: Sequence[Answer | None], metho
                tolerance: float = DEFAULT_TOLERANCE) -> Vote:
     """The mixed vote over a question's CoT and PoT path answers, by ``method`` (default :data:`DEFAULT_VOTE`)."""
     how = parse_vote(method)
-    if how.name == "plain":
-        return majority_vote([*cot, *pot], tolerance)
-    if how.name == "pot_first":
-        return majority_vote([*pot, *cot], tolerance)
-    if how.name == "weighted":
-        weights = [how.cot] * len(cot) + [how.pot] * len(pot)
-        return majority_vote([*cot, *pot], tolerance, weights)
-    by_pot = majority_vote(pot, tolerance)  # hybrid
+    return MIXED_RULES[how.name].pool(cot, pot, how, tolerance)
+
+
+@dataclass(frozen=True)
+class MixedRule:
+    """A mixed-vote method: ``pool(cot, pot, method, tolerance)`` gives the vote; ``about``: a few words."""
+
+    about: str
+    pool: Callable[[Sequence[Answer | None], Sequence[Answer | None], VoteMethod, float], Vote]
+
+
+def _hybrid(cot: Sequence[Answer | None], pot: Sequence[Answer | None], how: VoteMethod, tolerance: float) -> Vote:
+    by_pot = majority_vote(pot, tolerance)
     return by_pot if by_pot.answer is not None else majority_vote(cot, tolerance)
+
+
+MIXED_RULES = {  # the mixed-vote methods by name: adding one is one entry
+    "plain": MixedRule("a tie to CoT", lambda cot, pot, how, tol: majority_vote([*cot, *pot], tol)),
+    "pot_first": MixedRule("a tie to PoT", lambda cot, pot, how, tol: majority_vote([*pot, *cot], tol)),
+    "weighted": MixedRule("each kind's weight, weighted:cot=1,pot=1.5", lambda cot, pot, how, tol: majority_vote(
+        [*cot, *pot], tol, [how.cot] * len(cot) + [how.pot] * len(pot))),
+    "hybrid": MixedRule("the PoT majority, the CoT one when no program answers", _hybrid),
+}
 
 
 def settled(cot: Sequence[Answer | None], pot: Sequence[Answer | None],

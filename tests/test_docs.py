@@ -43,3 +43,21 @@ def test_the_readme_dataset_table_is_the_task_registry():
             except ValueError:
                 pass
         assert row[4] == ("all" if len(applies) == len(RECIPES) else ", ".join(applies))
+
+
+def test_the_places_layout_md_names_for_adding_an_entry_exist():
+    import importlib
+
+    docs = (REPO / "docs" / "layout.md").read_text()
+    section = docs[docs.index("## Adding a kind, a dataset, a teacher, a vote"):].split("\n## ")[0]
+    names = re.findall(r"`(mixdistill_plugin(?:\.[A-Za-z_]+)+)`", section)
+    tests = re.findall(r"`(tests/test_[a-z_]+\.py)`", section)
+    assert len(names) >= 10 and len(tests) == 6
+    for name in names:
+        module, _, attribute = name.rpartition(".")
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError:
+            assert hasattr(importlib.import_module(module), attribute), name
+    for test in tests:
+        assert (REPO / test).exists(), test

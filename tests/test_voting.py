@@ -37,7 +37,7 @@ import pytest  # noqa: E402
 
 from mixdistill_plugin.voting import (  # noqa: E402
     DEFAULT_VOTE,
-    MIXED_VOTES,
+    MIXED_RULES,
     Adaptive,
     VoteMethod,
     adaptive_vote,
@@ -81,7 +81,7 @@ def test_plain_is_the_pooled_majority_cot_first():
 
 
 def test_parse_vote():
-    assert parse_vote(None) == parse_vote(DEFAULT_VOTE) and DEFAULT_VOTE in MIXED_VOTES
+    assert parse_vote(None) == parse_vote(DEFAULT_VOTE) and DEFAULT_VOTE in MIXED_RULES
     assert parse_vote("pot-first").name == "pot_first"
     assert parse_vote("weighted") == VoteMethod("weighted", 1.0, 1.5)
     assert str(parse_vote("weighted:pot=2, cot=0.5")) == "weighted:cot=0.5,pot=2"
@@ -128,3 +128,23 @@ def test_hybrid_never_loses_to_pot_maj_question_by_question():
         pot = [rng.choice(values) for _ in range(rng.randint(0, 4))]
         pot_right = majority_vote(pot).answer == gold
         assert not pot_right or mixed_vote(cot, pot, "hybrid").answer == gold
+
+
+def test_a_new_mixed_rule_is_one_entry_that_score_and_the_report_take(monkeypatch, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from mixdistill_plugin.cli import main
+    from mixdistill_plugin.report import vote_methods
+    from mixdistill_plugin.voting import MixedRule, majority_vote
+
+    monkeypatch.setitem(MIXED_RULES, "cot_only", MixedRule("CoT alone", lambda cot, pot, how, tol: majority_vote(cot, tol)))
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"id": 1, "answer": 3, "cot": ["The answer is 3."], "pot": ["ans = 5", "ans = 5"]}) + "\n")
+    by_rule = {vote: json.loads(CliRunner().invoke(main, ["--allow-weak-sandbox", "score", str(preds), "--json",
+                                                          "--vote", vote]).stdout)["mixed_maj"]
+               for vote in ("cot_only", "plain")}
+    assert by_rule == {"cot_only": 100.0, "plain": 0.0}
+    assert "cot_only" in vote_methods()
+    assert "cot_only (CoT alone)" in " ".join(CliRunner().invoke(main, ["score", "--help"]).output.split())

@@ -9,7 +9,7 @@ from typing import Callable
 import click
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE
-from mixdistill_plugin.voting import DEFAULT_VOTE, VOTE_ABOUT, VoteMethod, parse_vote
+from mixdistill_plugin.voting import DEFAULT_VOTE, MIXED_RULES, VoteMethod, parse_vote
 
 timeout_option = click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
                               help="Seconds each model-written program may run.")
@@ -80,6 +80,18 @@ def server_options(command: Callable) -> Callable:
     return command
 
 
+class _RegistryHelp(click.Option):
+    """An option whose help is written from a registry when ``--help`` is shown, not at import."""
+
+    def __init__(self, *args, help_from: Callable[[], str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.help_from = help_from
+
+    def get_help_record(self, ctx: click.Context):
+        self.help = self.help_from()
+        return super().get_help_record(ctx)
+
+
 def vote_option(purpose: str) -> Callable:
     """``--vote METHOD``: the mixed vote (:mod:`mixdistill_plugin.voting`), parsed into a
     :class:`~mixdistill_plugin.voting.VoteMethod`; ``purpose`` starts its help."""
@@ -89,9 +101,11 @@ def vote_option(purpose: str) -> Callable:
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from None
 
-    methods = "; ".join(f"{name} ({about})" for name, about in VOTE_ABOUT.items())
-    return click.option("--vote", default=DEFAULT_VOTE, show_default=True, metavar="METHOD", callback=parse,
-                        help=f"{purpose}: {methods}.")
+    def methods() -> str:
+        return f"{purpose}: " + "; ".join(f"{name} ({rule.about})" for name, rule in MIXED_RULES.items()) + "."
+
+    return click.option("--vote", cls=_RegistryHelp, help_from=methods, default=DEFAULT_VOTE, show_default=True,
+                        metavar="METHOD", callback=parse)
 
 
 STUDENT_OPTIONS = (
@@ -123,18 +137,6 @@ class _TeacherName(click.ParamType):
             return get_backend(str(value)).name
         except UserError as exc:
             self.fail(str(exc).removeprefix("--teacher: "), param, ctx)
-
-
-class _RegistryHelp(click.Option):
-    """An option whose help is written from a registry when ``--help`` is shown, not at import."""
-
-    def __init__(self, *args, help_from: Callable[[], str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.help_from = help_from
-
-    def get_help_record(self, ctx: click.Context):
-        self.help = self.help_from()
-        return super().get_help_record(ctx)
 
 
 def _teachers_help() -> str:

@@ -15,7 +15,7 @@ Every task works the same way, whatever kinds it asks for:
    metric has the one aggregation :func:`accuracy`, which groups the documents of a question back
    together and scores them exactly as ``mixdistill score`` does (as fractions, lm-eval's
    convention, where ``score`` prints percent). ``mixed_maj`` takes the mixed vote by ``--metadata '{"vote": METHOD}'``
-   (:data:`~mixdistill_plugin.voting.MIXED_VOTES`; default :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`).
+   (:data:`~mixdistill_plugin.voting.MIXED_RULES`; default :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`).
 5. Standard errors: lm-eval computes one only for aggregations it knows (``mean``, a fixed list of
    bootstrappable functions); :func:`install_stderr` teaches it ours, each of which carries its own
    (``sqrt(p (1 - p) / (n - 1))`` over questions, lm-eval's formula for a mean of 0/1 scores).
