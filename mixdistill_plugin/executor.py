@@ -11,8 +11,12 @@ it, one of each kind per core at most. Programs go to templates in chunks, so a 
 
 The scoring process trusts nothing a child wrote: a result must be one JSON array of the expected
 shape within a size limit; anything else (malformed, oversized, nested, extra bytes) is that
-program's ``protocol_error``. A template that dies or stops answering is replaced and its
-unfinished programs are run again (twice at most). Identical program texts in one batch run once.
+program's ``protocol_error``. A program text over :data:`MAX_PROGRAM_BYTES` or
+:data:`MAX_PROGRAM_LINES` is refused here (``ProgramTooLong``) and never reaches a template. A
+template that dies or stops answering is replaced; the program it was running is charged with the
+failure (its ``error`` after :data:`_MAX_ATTEMPTS` of them), and every unfinished program of its
+chunk runs again alone, so that no program's death is another's outcome. Identical program texts in
+one batch run once.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Literal, Sequence
 from mixdistill_plugin import containment
 from mixdistill_plugin.answers import extract_answer
 from mixdistill_plugin.template import (
-    MODULES, OVERSIZED, RESULT_HEADER, SETUP_FAILED, TIMED_OUT, write_frame,
+    MODULES, OVERSIZED, RESULT_HEADER, SETUP_FAILED, SOURCE_LIMIT, TIMED_OUT, write_frame,
 )
 
 Status = Literal["answer", "no_answer", "error", "timeout", "blocked", "protocol_error"]
@@ -43,6 +47,8 @@ _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 _STARTUP_TIMEOUT = 120.0
 _TEMPLATE_MARGIN = 5.0  # seconds past a child's own deadline before its template counts as stuck
 _MAX_ATTEMPTS = 2
+MAX_PROGRAM_BYTES = SOURCE_LIMIT  # UTF-8 bytes of a program text; PoT programs are a few hundred
+MAX_PROGRAM_LINES = 2_000
 _TEXT_LIMIT = 20_000
 _WORKER_ENV = {
     "PATH": "/usr/bin:/bin",
@@ -84,6 +90,17 @@ def template_kind(program: str) -> str:
     if "import" not in program:
         return "light"
     return "sci" if any(name in program for name in MODULES["sci"]) else "base"
+
+
+def too_long(program: str) -> Outcome | None:
+    """The ``ProgramTooLong`` outcome of a text over :data:`MAX_PROGRAM_BYTES` or
+    :data:`MAX_PROGRAM_LINES` (the detail names the limit); ``None`` for one within both."""
+    size = len(program) if len(program) > MAX_PROGRAM_BYTES else len(program.encode("utf-8", "surrogatepass"))
+    if size > MAX_PROGRAM_BYTES:
+        return Outcome("error", None, f"ProgramTooLong: over {MAX_PROGRAM_BYTES} bytes")
+    if program.count("\n") >= MAX_PROGRAM_LINES:
+        return Outcome("error", None, f"ProgramTooLong: over {MAX_PROGRAM_LINES} lines")
+    return None
 
 
 def clean_text(text: str) -> str:
@@ -295,11 +312,11 @@ class Executor:
     def _run_unique(self, programs: list[str]) -> list[Outcome]:
         if self.layers is not None and self.layers.below_minimum() and not self.allow_weak:
             raise containment.SandboxUnavailable(self.layers.refusal())
-        results: list[Outcome | None] = [None] * len(programs)
+        results: list[Outcome | None] = [too_long(p) for p in programs]
         attempts = [0] * len(programs)
         queues: dict[str, deque[list[int]]] = {kind: deque() for kind in MODULES}
         for kind in queues:
-            mine = [i for i, p in enumerate(programs) if template_kind(p) == kind]
+            mine = [i for i, p in enumerate(programs) if results[i] is None and template_kind(p) == kind]
             queues[kind].extend(mine[i : i + self.chunk_size] for i in range(0, len(mine), self.chunk_size))
             if mine:
                 self._grow(kind, len(queues[kind]))
@@ -345,21 +362,22 @@ class Executor:
             self._fail(template, queues, results, attempts)
 
     def _fail(self, template: _Template, queues: dict, results: list, attempts: list) -> None:
-        """A template died or hung: its unfinished programs run again, on a new template."""
+        """A template died or hung: the program it was running is charged with it (an ``error`` once
+        charged :data:`_MAX_ATTEMPTS` times), and its unfinished programs run again, each alone, on a
+        new template."""
         if template.layers is None:
             self._templates.remove(template)
             template.kill()
             raise RuntimeError("a program executor template failed to start; `mixdistill doctor` shows why")
-        retry = []
-        for index in template.chunk:
-            attempts[index] += 1
-            if attempts[index] >= _MAX_ATTEMPTS:
-                results[index] = Outcome("error", None, "its sandbox process failed")
-            else:
-                retry.append(index)
+        unfinished = list(template.chunk)
         template.chunk.clear()
-        if retry:
-            queues[template.kind].appendleft(retry)
+        if unfinished:
+            running = unfinished[0]
+            attempts[running] += 1
+            if attempts[running] >= _MAX_ATTEMPTS:
+                results[running] = Outcome("error", None, "its sandbox process failed")
+                unfinished.pop(0)
+        queues[template.kind].extendleft([index] for index in reversed(unfinished))
         self._replace(template)
 
     def _replace(self, template: _Template) -> None:

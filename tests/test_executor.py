@@ -122,6 +122,52 @@ def test_each_non_halting_program_costs_one_timeout_and_stalls_nothing():
     assert elapsed >= 3 * 0.5  # one template: each loop costs its timeout, one after the other
 
 
+def test_a_program_text_over_the_limits_is_refused_before_any_template():
+    from mixdistill_plugin.executor import MAX_PROGRAM_BYTES, MAX_PROGRAM_LINES
+
+    oversized = ["x = 1\n" * 7_000_000, "s = '" + "a" * 30_000_000 + "'", "x=1\n" * MAX_PROGRAM_LINES,
+                 "s = '" + "\u00e9" * (MAX_PROGRAM_BYTES // 2 + 1) + "'"]
+    programs = [p for big in oversized for p in (big, f"ans = {len(big) % 97}")]
+    with Executor(workers=1) as ex:
+        outcomes = ex.run(programs)
+        assert ex.restarts == 0
+    details = [o.detail for o in outcomes[::2]]
+    assert details == [f"ProgramTooLong: over {MAX_PROGRAM_BYTES} bytes"] * 2 + [
+        f"ProgramTooLong: over {MAX_PROGRAM_LINES} lines", f"ProgramTooLong: over {MAX_PROGRAM_BYTES} bytes"]
+    assert all(o.status == "error" for o in outcomes[::2])
+    assert [o.answer for o in outcomes[1::2]] == [len(big) % 97 for big in oversized]
+
+
+def test_a_template_that_dies_is_charged_to_the_program_it_was_running_alone():
+    """The template is killed twice while the first program runs: that program gets the error, the
+    others of its chunk (never started) their answers."""
+    import os
+    import threading
+
+    slow = "x = 0\nwhile x < 10 ** 8:\n    x += 1\nans = 1"
+    killed: list[int] = []
+
+    def kill_while_the_slow_program_runs(ex: Executor) -> None:
+        deadline = time.monotonic() + 60
+        while len(killed) < 2 and time.monotonic() < deadline:
+            for template in list(ex._templates):
+                if template.chunk and template.chunk[0] == 0 and template.proc.pid not in killed:
+                    time.sleep(0.3)
+                    killed.append(template.proc.pid)
+                    os.killpg(template.proc.pid, signal.SIGKILL)
+            time.sleep(0.01)
+
+    with Executor(timeout=10.0, workers=1) as ex:
+        killer = threading.Thread(target=kill_while_the_slow_program_runs, args=(ex,))
+        killer.start()
+        outcomes = ex.run([slow, "ans = 2", "ans = 3", "print(4)"])
+        killer.join()
+        assert ex.restarts == 2
+    assert len(killed) == 2
+    assert (outcomes[0].status, outcomes[0].detail) == ("error", "its sandbox process failed")
+    assert [o.answer for o in outcomes[1:]] == [2, 3, 4]
+
+
 @pytest.mark.parametrize("program", [
     "ans = sum(range(10**12))",  # stuck in C: the timer cannot interrupt it
     "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass",

@@ -957,6 +957,22 @@ for fd in range(0, 1024):
     attempt(os.close, fd)
 """ + BOUNDED_LOOP)
 
+# --- program texts: oversized in every shape, compiler bombs, framing and NUL bytes ------------
+# Each is refused or fails on its own; the normal programs in its chunk must still be right.
+attack("text", "short_lines_40mb", "x = 1\n" * 7_000_000 + "ans = 1\n", no_answer=True)
+attack("text", "one_line_literal_30mb", "s = '" + "a" * 30_000_000 + "'\nans = 1\n", no_answer=True)
+attack("text", "lines_over_the_line_limit", "x=1\n" * 20_000 + "ans = 1\n", no_answer=True)
+attack("text", "bytes_over_the_limit_in_few_lines", "s = '" + "\u00e9" * 60_000 + "'\nans = 1\n", no_answer=True)
+attack("text", "nested_brackets", "ans = " + "[" * 40_000 + "]" * 40_000 + "\n", no_answer=True)
+attack("text", "unary_minus_chain", "ans = " + "-" * 90_000 + "1\n", no_answer=True)
+attack("text", "long_sum", "ans = " + "1+" * 45_000 + "1\n", no_answer=True)
+attack("text", "nested_blocks", "".join(" " * i + "if 1:\n" for i in range(150)) + " " * 150 + "ans = 1\n",
+       no_answer=True)
+attack("text", "nul_bytes", "ans = 1\x00" + "\x00" * 5_000 + "\n", no_answer=True)
+attack("text", "framing_bytes", "s = '\u0000\u0000\u0000\u0010R\u0000\u0001'\nans = 31337\n", no_answer=True)
+attack("text", "frame_header_lookalikes", "s = '\u00ff\u00ff\u00ff\u007fR'\nprint(s * 1000)\nans = 2\n")
+attack("text", "lone_surrogates", "s = '\ud800\udfff'\nprint(s)\nans = 3\n")
+
 GROUPS = list(dict.fromkeys(a.group for a in ATTACKS))
 ISOLATED = {"parent", "channel"}  # each attack in a scorer of its own
 BY_ID = {f"{a.group}-{a.name}": a for a in ATTACKS}
