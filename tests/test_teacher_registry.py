@@ -40,9 +40,9 @@ def echo_installed(monkeypatch):
 
 
 def test_a_packages_teacher_is_listed_beside_the_built_in_ones(echo_installed):
-    assert backends.backend_names() == ["openai", "hf", "vllm", "gold", "echo"]
+    assert backends.backend_names() == ["openai", "hf", "vllm", "gold", "recorded", "echo"]
     shown = " ".join(CliRunner().invoke(main, ["generate", "--help"]).output.split())
-    assert "gold: the dataset's own annotations; echo: writes the gold answer." in shown
+    assert "or --recording FILE; echo: writes the gold answer." in shown
 
 
 def test_a_packages_teacher_runs_through_generate(echo_installed, tmp_path):
@@ -57,7 +57,7 @@ def test_a_packages_teacher_runs_through_generate(echo_installed, tmp_path):
 
 def test_an_unknown_teacher_is_refused_with_the_registered_names(echo_installed, tmp_path):
     result = CliRunner().invoke(main, ["generate", "--teacher", "nope", "--out", str(tmp_path / "o")])
-    assert result.exit_code == 2 and "unknown teacher 'nope'; the registered ones: openai, hf, vllm, gold, echo" in result.output
+    assert result.exit_code == 2 and "unknown teacher 'nope'; the registered ones: openai, hf, vllm, gold, recorded, echo" in result.output
 
 
 def test_a_name_is_registered_once(echo_installed):

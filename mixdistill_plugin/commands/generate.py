@@ -29,6 +29,9 @@ def _filter_options(f):
 @field_options
 @teacher_option
 @click.option("--model", help="Model name (openai) or path (hf, vllm).")
+@click.option("--recording", "recordings", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="recorded: a JSON Lines file of {\"id\", \"kind\", \"text\"} completions to replay (repeatable) "
+                   "[default: the recordings shipped for --dataset].")
 @server_options
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="hf: prompts per batch.")
 @sample_options
@@ -41,7 +44,7 @@ def _filter_options(f):
               help="Output folder (created; an existing one is resumed).")
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def generate(dataset, split, limit, data_dir, fields, teacher, model,
+def generate(dataset, split, limit, data_dir, fields, teacher, model, recordings,
              base_url, concurrency, retries, request_timeout, give_up_after, batch_size, samples, temperature,
              max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
     """Ask a teacher for CoT rationales and PoT programs (and Socratic decompositions), keep the correct ones.
@@ -62,15 +65,11 @@ def generate(dataset, split, limit, data_dir, fields, teacher, model,
     from mixdistill_plugin.teachers.backends import TeacherOptions, get_backend, make_teacher
 
     started = time.monotonic()
-    chosen = get_backend(teacher)
-    if chosen.one_sample and any(n > 1 for n in samples.values()):
-        click.echo(f"{teacher} teacher: one rationale per kind (it has only one)", err=True)
-        samples = {k: 1 for k in samples}
     if not samples:
         raise click.UsageError("nothing to ask: every --<kind>-samples is 0")
     questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=fields)
     backend = make_teacher(teacher, TeacherOptions(model, base_url, concurrency, retries, request_timeout,
-                                                   give_up_after, batch_size))
+                                                   give_up_after, batch_size, dataset, tuple(recordings)))
     for error in skipped:
         click.echo(f"skipped {error}", err=True)
     samples, left_out = applicable(samples, questions)
@@ -78,15 +77,35 @@ def generate(dataset, split, limit, data_dir, fields, teacher, model,
         click.echo(f"{kind}: does not apply to {problems}; not asked", err=True)
     if not samples:
         raise click.UsageError(f"nothing to ask: none of {', '.join(left_out)} applies to these questions")
+    samples = _capped(samples, teacher, backend)
     styles = sorted({q.style for q in questions})
     config = RunConfig(dataset=dataset, split=split, teacher=backend.name, samples=samples, temperature=temperature,
                        max_tokens=max_tokens, seed=seed, shots=shots,
                        prompts=prompts_fingerprint(list(samples), shots, styles))
     files = RunFiles(out)
     if dry_run:
-        _dry_run(questions, samples, shots, chosen.chat, files)
+        _dry_run(questions, samples, shots, get_backend(teacher).chat, files)
         return
     _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started)
+
+
+def _capped(samples: dict[str, int], teacher: str, backend) -> dict[str, int]:
+    """``samples`` within what a teacher with a limited number of completions has (said on stderr);
+    a kind it has none of is refused by name."""
+    from mixdistill_plugin.errors import UserError
+
+    most = getattr(backend, "most_samples", None)
+    if most is None:
+        return samples
+    missing = [kind for kind in samples if most(kind) == 0]
+    if missing:
+        raise UserError(f"--teacher {teacher} has no {' or '.join(missing)} completions for these questions; "
+                        + " ".join(f"pass --{kind}-samples 0" for kind in missing))
+    for kind, n in samples.items():
+        if n > most(kind):
+            click.echo(f"{teacher} teacher: at most {most(kind)} {kind} completion(s) per question; asking for "
+                       f"{most(kind)}, not {n}", err=True)
+    return {kind: min(n, most(kind)) for kind, n in samples.items()}
 
 
 def _dry_run(questions, samples, shots, chat: bool, files) -> None:

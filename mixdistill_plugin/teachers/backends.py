@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import import_module
+from pathlib import Path
 from typing import Callable
 
 from mixdistill_plugin.errors import UserError
@@ -34,20 +35,22 @@ class TeacherOptions:
     request_timeout: float = 120.0
     give_up_after: float = 120.0
     batch_size: int = 8
+    dataset: str | None = None
+    recordings: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
 class Backend:
     """A teacher backend: ``make(options)`` builds it. ``needs_model``: ``--model`` is required;
-    ``chat``: its prompts are chat messages (else plain text); ``one_sample``: it has one rationale
-    per question and kind (asking for more gets one); ``about``: one line for ``--help``."""
+    ``chat``: its prompts are chat messages (else plain text); ``about``: one line for ``--help``.
+    A teacher with a limited number of completions per question says so with a method
+    ``most_samples(kind) -> int``; ``generate`` asks for no more (0: the kind is refused)."""
 
     name: str
     make: Callable[[TeacherOptions], Teacher]
     about: str
     needs_model: bool = True
     chat: bool = False
-    one_sample: bool = False
 
 
 _BACKENDS: dict[str, Backend] = {}

@@ -33,8 +33,16 @@ def _gold(options: TeacherOptions) -> Teacher:
     return GoldTeacher()
 
 
+def _recorded(options: TeacherOptions) -> Teacher:
+    from mixdistill_plugin.teachers.recorded import recorded_teacher
+
+    return recorded_teacher(options.dataset, options.recordings)
+
+
 def register_teachers(register: Callable[[Backend], None]) -> None:
     register(Backend("openai", _openai, "an OpenAI-compatible server (--base-url, --model, $OPENAI_API_KEY)", chat=True))
     register(Backend("hf", _hf, "a local transformers model (--model PATH)"))
     register(Backend("vllm", _vllm, "offline vLLM (--model)"))
-    register(Backend("gold", _gold, "the dataset's own annotations", needs_model=False, one_sample=True))
+    register(Backend("gold", _gold, "the dataset's own annotations", needs_model=False))
+    register(Backend("recorded", _recorded, "a real teacher's outputs replayed: the shipped PaLM-540B CoT and Codex "
+                     "PoT recordings of the dataset, or --recording FILE", needs_model=False))

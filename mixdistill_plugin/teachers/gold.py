@@ -49,6 +49,10 @@ _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 class GoldTeacher:
     name = "gold"
 
+    def most_samples(self, kind: str) -> int:
+        """One: an annotation gives one rationale of a kind."""
+        return 1
+
     async def replies(self, requests: Sequence[Request], sampling: Sampling) -> AsyncIterator[Reply]:
         for request in requests:
             text = gold_rationale(request.question, request.kind)
