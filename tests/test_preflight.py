@@ -152,3 +152,32 @@ def test_the_training_process_itself_stops_the_same_way(smollm2, tmp_path):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     assert "missing: a CUDA GPU" in proc.stderr and "base_model" not in proc.stderr.split("asks for")[-1]
     assert not (tmp_path / "prepared").exists()  # stopped before tokenizing anything
+
+
+@pytest.mark.parametrize("plugin, setting, name", [
+    ("axolotl.integrations.cut_cross_entropy.CutCrossEntropyPlugin", {}, "Cut Cross-Entropy (cut_cross_entropy: true)"),
+    ("axolotl.integrations.liger.LigerPlugin", {"liger_fused_linear_cross_entropy": True},
+     "Liger's fused linear cross-entropy (liger_fused_linear_cross_entropy: true)"),
+])
+def test_a_fused_loss_beside_per_kind_weights_is_refused_before_launch(plugin, setting, name, smollm2, tmp_path,
+                                                                        monkeypatch, capsys):
+    """A fused loss never builds the logits the weighted loss reads: refused at start, with what to set."""
+    import yaml
+
+    monkeypatch.delenv(preflight.CHECKED, raising=False)  # restored after the test (the check sets it)
+
+    cfg = yaml.safe_load((REPO / "axolotl_configs" / "smollm2_cpu.yml").read_text())
+    cfg |= {"base_model": str(smollm2), "plugins": [*cfg["plugins"], plugin], **setting,
+            "mixdistill_loss_weights": {"cot": 1.0, "pot": 2.0}}
+    weighted_cfg = tmp_path / "weighted.yml"
+    weighted_cfg.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(SystemExit):
+        preflight.check_before_launch(str(weighted_cfg), {})
+    report = capsys.readouterr().err
+    assert "missing: a loss that reads the logits" in report and name in report
+    key = "cut_cross_entropy" if "Cut" in name else "liger_fused_linear_cross_entropy"
+    assert f"to do: set {key}: false" in report
+    cfg["mixdistill_loss_weights"] = {"cot": 1.0, "pot": 1.0}  # the stock loss: the fused one is fine
+    plain = tmp_path / "plain.yml"
+    plain.write_text(yaml.safe_dump(cfg))
+    preflight.check_before_launch(str(plain), {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 from axolotl.core.trainers.base import AxolotlTrainer
 
 from mixdistill_plugin.axolotl_plugin.formatter import KIND_COLUMN
@@ -20,8 +21,35 @@ def weight_table(weights: dict[str, float]) -> torch.Tensor:
     return table
 
 
+CHUNK_TOKENS = 1024  # positions whose fp32 logits exist at once (1024 x 128,256 x 4 B = 0.5 GB)
+
+
+def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits.float(), labels, ignore_index=-100, reduction="none")
+
+
+def token_cross_entropy(logits: torch.Tensor, shift_labels: torch.Tensor, chunk_tokens: int = CHUNK_TOKENS) -> torch.Tensor:
+    """Each position's cross-entropy against the next token's label, flattened row by row (0 where the
+    label is ignored), as ``F.cross_entropy(logits[:, :-1].float().reshape(...), ...)`` gives it.
+
+    Computed ``chunk_tokens`` positions at a time, each chunk under activation checkpointing: only one
+    chunk's fp32 logits and softmax exist at once, in the forward pass and again in the backward
+    pass, instead of a fp32 copy of the whole batch's logits and its softmax. The chunks are views
+    of the model's logits; their gradients fill one gradient of the logits, in the logits' dtype.
+    """
+    pieces = []
+    for row in range(logits.size(0)):
+        for start in range(0, logits.size(1) - 1, chunk_tokens):
+            end = min(start + chunk_tokens, logits.size(1) - 1)
+            chunk, labels = logits[row, start:end], shift_labels[row, start:end]
+            pieces.append(checkpoint(_cross_entropy, chunk, labels, use_reentrant=False)
+                          if chunk.requires_grad else _cross_entropy(chunk, labels))
+    return torch.cat(pieces)
+
+
 class KindWeightedLoss:
-    """The weighted causal-LM loss over the shifted labels, normalised per token or per kind.
+    """The weighted causal-LM loss over the shifted labels, normalised per token or per kind, its
+    cross-entropy computed in chunks of positions (:func:`token_cross_entropy`).
 
     - ``token``: ``sum(w[kind] * token cross-entropy) / num_items_in_batch``. With every weight 1.0
       it is the loss transformers computes (same shift, same reduction over the trained tokens of
@@ -31,19 +59,18 @@ class KindWeightedLoss:
       ``a * label_loss + (1 - a) * rationale_loss``, whatever the lengths of labels and rationales.
     """
 
-    def __init__(self, table: torch.Tensor, normalization: str = "token") -> None:
+    def __init__(self, table: torch.Tensor, normalization: str = "token", chunk_tokens: int = CHUNK_TOKENS) -> None:
         self.table = table
         self.normalization = normalization
+        self.chunk_tokens = chunk_tokens
         self.kinds: torch.Tensor | None = None
         self.accumulation = 1
 
     def __call__(self, outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
-        shift_logits = logits[:, :-1, :].float()
         shift_labels = labels[:, 1:].to(logits.device)
         shift_kinds = self.kinds[:, 1:].to(logits.device)
-        token_loss = F.cross_entropy(shift_logits.reshape(-1, shift_logits.size(-1)), shift_labels.reshape(-1),
-                                     ignore_index=-100, reduction="none")
+        token_loss = token_cross_entropy(logits, shift_labels, self.chunk_tokens)
         table, kinds = self.table.to(logits.device), shift_kinds.reshape(-1)
         if self.normalization == "kind":
             trained = shift_labels.reshape(-1) != -100

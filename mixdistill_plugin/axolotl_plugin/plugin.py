@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from axolotl.integrations.base import BasePlugin
 
-
-def _weighted(cfg) -> bool:
-    weights = cfg.get("mixdistill_loss_weights") or {}
-    return any(w != 1.0 for w in weights.values()) or cfg.get("mixdistill_loss_normalization") == "kind"
+from mixdistill_plugin.axolotl_plugin.preflight import weighted
 
 
 class MixDistillPlugin(BasePlugin):
@@ -33,7 +30,7 @@ class MixDistillPlugin(BasePlugin):
         return "mixdistill_plugin.axolotl_plugin.args.MixDistillArgs"
 
     def get_trainer_cls(self, cfg):
-        if _weighted(cfg):
+        if weighted(cfg):
             from mixdistill_plugin.axolotl_plugin.loss import KindWeightedTrainer
 
             return KindWeightedTrainer
@@ -42,10 +39,10 @@ class MixDistillPlugin(BasePlugin):
     def post_trainer_create(self, cfg, trainer) -> None:
         from mixdistill_plugin.axolotl_plugin.loss import KindCodes, KindWeightedLoss, weight_table
 
-        weighted = _weighted(cfg)
-        if weighted:
+        is_weighted = weighted(cfg)
+        if is_weighted:
             trainer.compute_loss_func = KindWeightedLoss(weight_table(cfg.get("mixdistill_loss_weights") or {}),
                                                          cfg.get("mixdistill_loss_normalization") or "token")
-        trainer.data_collator = KindCodes(trainer.data_collator, weighted)
+        trainer.data_collator = KindCodes(trainer.data_collator, is_weighted)
         if getattr(trainer, "eval_data_collator", None) is not None:
-            trainer.eval_data_collator = KindCodes(trainer.eval_data_collator, weighted)
+            trainer.eval_data_collator = KindCodes(trainer.eval_data_collator, is_weighted)

@@ -78,6 +78,37 @@ def gpu_problems(cfg: Mapping) -> list[Problem]:
     return found
 
 
+def weighted(cfg: Mapping) -> bool:
+    """Whether the config replaces the loss with the per-kind weighted one (a weight other than 1.0,
+    or normalisation per kind)."""
+    weights = cfg.get("mixdistill_loss_weights") or {}
+    return any(w != 1.0 for w in weights.values()) or cfg.get("mixdistill_loss_normalization") == "kind"
+
+
+FUSED_LOSSES = {  # Axolotl's losses that never build the logits, and the setting that turns each off
+    "axolotl.integrations.cut_cross_entropy.CutCrossEntropyPlugin": ("cut_cross_entropy", True, "Cut Cross-Entropy"),
+    "axolotl.integrations.liger.LigerPlugin": ("liger_fused_linear_cross_entropy", False,
+                                               "Liger's fused linear cross-entropy"),
+}
+
+
+def loss_problems(cfg: Mapping) -> list[Problem]:
+    """The per-kind weighted loss reads the logits (in chunks, see ``loss.py``); a fused loss that
+    never builds them cannot go with it, and a silent fallback would change the loss or the memory."""
+    if not weighted(cfg):
+        return []
+    found = []
+    for plugin, (key, default, name) in FUSED_LOSSES.items():
+        if plugin in (cfg.get("plugins") or []) and cfg.get(key, default):
+            found.append(Problem(
+                f"a loss that reads the logits: mixdistill_loss_weights / mixdistill_loss_normalization replace the "
+                f"loss with one that needs them, and {name} ({key}: true) never builds them",
+                f"set {key}: false (the weighted loss computes its cross-entropy in chunks of positions, so the "
+                f"batch's fp32 logits never exist at once), or train without per-kind weights "
+                f"(mixdistill_loss_weights all 1.0, mixdistill_loss_normalization: token)"))
+    return found
+
+
 def model_problems(cfg: Mapping) -> list[Problem]:
     names = {key: cfg.get(key) for key in ("base_model", "base_model_config", "tokenizer_config")}
     checked, found = set(), []
@@ -139,7 +170,8 @@ def check(cfg: Mapping, source: str, *, model: bool, gpu: bool) -> None:
     """Exit with the report when something is missing."""
     if cfg.get("mixdistill_preflight") is False:
         return
-    found = [*(model_problems(cfg) if model else []), *(gpu_problems(cfg) if gpu and not cfg.get("use_ray") else [])]
+    found = [*(loss_problems(cfg) + model_problems(cfg) if model else []),
+             *(gpu_problems(cfg) if gpu and not cfg.get("use_ray") else [])]
     if found:
         sys.stdout.flush()
         sys.stderr.write(report(source, found))
