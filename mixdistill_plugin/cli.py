@@ -12,6 +12,7 @@ from mixdistill_plugin.commands.doctor import doctor
 from mixdistill_plugin.commands.eval import eval_command
 from mixdistill_plugin.commands.generate import filter_command, generate
 from mixdistill_plugin.commands.grade import grade
+from mixdistill_plugin.commands.merge import merge
 from mixdistill_plugin.commands.recipes import recipes
 from mixdistill_plugin.commands.report import report
 from mixdistill_plugin.commands.score import score
@@ -48,6 +49,7 @@ def main(allow_weak_sandbox: bool) -> None:
       mixdistill generate ...      teacher CoT + PoT rationales, verified against gold
       mixdistill grade FOLDER ...  a judge model grades rationales (teacher or student), 1 to 5
       mixdistill filter OUT ...    keep right rationales (--min-grade: and graded well)
+      mixdistill merge OUT SHARD.. one teacher folder from `generate --shard I/N` folders
       axolotl train CONFIG.yml     train the student (see axolotl_configs/)
       mixdistill eval ...          lm-eval with the CoT / PoT / mixed multi-path tasks
       mixdistill report RUN        teacher yield and student accuracy, table and plot
@@ -66,6 +68,7 @@ def main(allow_weak_sandbox: bool) -> None:
 
 main.add_command(generate)
 main.add_command(filter_command)
+main.add_command(merge)
 main.add_command(grade)
 main.add_command(axolotl_config)
 main.add_command(eval_command)

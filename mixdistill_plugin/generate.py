@@ -54,6 +54,7 @@ class RunConfig(BaseModel):
     seed: int | None
     shots: int
     prompts: str
+    shard: str | None = None  # "I/N": this folder asks shard I of N (mixdistill_plugin.shards)
 
 
 class ConfigConflict(UserError, RuntimeError):

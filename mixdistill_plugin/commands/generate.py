@@ -25,6 +25,8 @@ def _filter_options(f):
 @click.option("--split", default="train", show_default=True,
               help="A split of the dataset (`mixdistill tasks` lists them; e-SNLI ships validation and test).")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N questions.")
+@click.option("--shard", metavar="I/N", help="Ask only shard I of N (0-based) of the questions, by a hash of their "
+              "ids; merge the shards' folders with `mixdistill merge`.")
 @data_dir_option
 @field_options
 @teacher_option
@@ -44,7 +46,7 @@ def _filter_options(f):
               help="Output folder (created; an existing one is resumed).")
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def generate(dataset, split, limit, data_dir, fields, teacher, model, recordings,
+def generate(dataset, split, limit, shard, data_dir, fields, teacher, model, recordings,
              base_url, concurrency, retries, request_timeout, give_up_after, batch_size, samples, temperature,
              max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
     """Ask a teacher for CoT rationales and PoT programs (and Socratic decompositions), keep the correct ones.
@@ -68,6 +70,11 @@ def generate(dataset, split, limit, data_dir, fields, teacher, model, recordings
     if not samples:
         raise click.UsageError("nothing to ask: every --<kind>-samples is 0")
     questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=fields)
+    if shard:
+        from mixdistill_plugin.shards import parse_shard, shard_of
+
+        index, count = parse_shard(shard)
+        questions = [q for q in questions if shard_of(q.id, count) == index]
     backend = make_teacher(teacher, TeacherOptions(model, base_url, concurrency, retries, request_timeout,
                                                    give_up_after, batch_size, dataset, tuple(recordings)))
     for error in skipped:
@@ -81,7 +88,7 @@ def generate(dataset, split, limit, data_dir, fields, teacher, model, recordings
     styles = sorted({q.style for q in questions})
     config = RunConfig(dataset=dataset, split=split, teacher=backend.name, samples=samples, temperature=temperature,
                        max_tokens=max_tokens, seed=seed, shots=shots,
-                       prompts=prompts_fingerprint(list(samples), shots, styles))
+                       prompts=prompts_fingerprint(list(samples), shots, styles), shard=shard)
     files = RunFiles(out)
     if dry_run:
         _dry_run(questions, samples, shots, get_backend(teacher).chat, files)
@@ -162,7 +169,7 @@ def _run(questions, backend, config, files, tolerance, timeout, max_per_question
                       max_per_question=max_per_question, started=started, hooks=Hooks(start, reply))
     finally:
         bar.close()
-    _summary(outcome.summary, files)
+    summary(outcome.summary, files)
     if graded:
         click.echo(f"note: {files.train} held only rationales graded at least {graded['min_grade']}; it is rebuilt "
                    f"from correctness alone. Grade the new completions (mixdistill grade {files.out} ...), then "
@@ -177,7 +184,8 @@ def _run(questions, backend, config, files, tolerance, timeout, max_per_question
                                    "run the same command again to resume.")
 
 
-def _summary(stats: dict, files) -> None:
+def summary(stats: dict, files) -> None:
+    """The run's summary: complete or what is missing, yield and coverage per kind, tokens, what was kept."""
     if stats["complete"]:
         click.echo(f"complete: {stats['questions']} questions, all {stats['samples']} samples answered")
     else:
@@ -228,7 +236,7 @@ def filter_command(out: Path, max_per_question, tolerance, timeout, min_grade, g
 
             stats = filter_teacher(files, executor, tolerance, max_per_question, min_grade,
                                    grades or out / "grades.jsonl")
-    _summary(stats, files)
+    summary(stats, files)
     if kept := stats.get("filters"):
         for kind in stats["kinds"]:
             click.echo(f"{kind}: {kept['right'][kind]} right, {kept['right_and_graded'][kind]} of them graded "

@@ -1,0 +1,105 @@
+"""Teacher data in shards: three shards merged are one run, with faults, a torn shard, a missing one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from conftest import rows
+from mixdistill_plugin.cli import main
+from mixdistill_plugin.shards import shard_of
+from openai_server import Fault, OpenAIServer, Script
+from test_generate import QUESTIONS, questions_file, script_for
+
+MORE = QUESTIONS + [(f"A shelf holds {n} books and {n + 2} more arrive. How many books?", 2 * n + 2)
+                    for n in range(3, 15)]  # 18 questions
+
+
+def generate(server: OpenAIServer, questions: Path, out: Path, *extra: str):
+    return CliRunner().invoke(main, [
+        "generate", "--dataset", str(questions), "--teacher", "openai", "--model", "m", "--base-url",
+        server.base_url, "--seed", "7", "--cot-samples", "2", "--pot-samples", "2", "--retries", "8",
+        "--no-progress", "--out", str(out), *extra])
+
+
+def merge(out: Path, *shards: Path):
+    return CliRunner().invoke(main, ["merge", str(out), *map(str, shards)])
+
+
+def kept(folder: Path) -> list[str]:
+    """The folder's records, as a sorted multiset (timings left out)."""
+    raw = [{k: v for k, v in r.items() if k not in ("latency", "prompt_tokens", "completion_tokens")}
+           for r in rows(folder / "raw.jsonl") if r["outcome"] != "request_error"]
+    return sorted(json.dumps(r, sort_keys=True) for r in raw) + sorted(
+        json.dumps(r, sort_keys=True) for r in rows(folder / "train.jsonl"))
+
+
+def test_three_shards_merged_are_one_run(tmp_path):
+    script, _ = script_for(MORE)
+    script.fault_rate, script.random_faults = 0.25, ("500", "drop", "malformed", "empty")
+    script.faults = {(MORE[1][0], "cot"): Fault("502", times=2)}
+    questions = questions_file(tmp_path, MORE)
+    with OpenAIServer(script) as server:
+        assert generate(server, questions, tmp_path / "one").exit_code == 0
+        shards = [tmp_path / f"shard{i}" for i in range(3)]
+        for i, folder in enumerate(shards):
+            result = generate(server, questions, folder, "--shard", f"{i}/3")
+            assert result.exit_code == 0, result.output
+        # one shard killed mid-write: its last line torn, its last replies lost; resumed
+        raw = shards[1] / "raw.jsonl"
+        lines = raw.read_bytes().splitlines(keepends=True)
+        raw.write_bytes(b"".join(lines[:-3]) + lines[-3][:25])
+        resumed = generate(server, questions, shards[1], "--shard", "1/3")
+        assert resumed.exit_code == 0 and "dropped a torn last line" in resumed.output
+
+    ids = [[r["id"] for r in rows(folder / "questions.jsonl")] for folder in shards]
+    assert sorted(sum(ids, [])) == sorted(f"p{i}" for i in range(len(MORE))) and all(ids)
+    assert all(shard_of(qid, 3) == i for i, mine in enumerate(ids) for qid in mine)
+    done = merge(tmp_path / "all", *shards)
+    assert done.exit_code == 0, done.output
+    assert "complete: 18 questions, all 72 samples answered" in done.output
+    assert kept(tmp_path / "all") == kept(tmp_path / "one")
+    before = {name: (tmp_path / "all" / name).read_bytes() for name in ("raw.jsonl", "train.jsonl", "questions.jsonl")}
+    assert merge(tmp_path / "all", *shards).exit_code == 0  # merging again changes nothing
+    assert before == {name: (tmp_path / "all" / name).read_bytes() for name in before}
+
+
+def test_a_missing_shard_is_reported_and_the_merged_folder_resumes_it(tmp_path):
+    script, _ = script_for(MORE)
+    questions = questions_file(tmp_path, MORE)
+    with OpenAIServer(script) as server:
+        assert generate(server, questions, tmp_path / "one").exit_code == 0
+        for i in (0, 2):
+            assert generate(server, questions, tmp_path / f"shard{i}", "--shard", f"{i}/3").exit_code == 0
+        partial = merge(tmp_path / "all", tmp_path / "shard0", tmp_path / "shard2")
+        assert partial.exit_code == 0 and "missing shards: 1/3" in partial.stderr
+        missing = len(rows(tmp_path / "one" / "questions.jsonl")) - len(rows(tmp_path / "all" / "questions.jsonl"))
+        assert missing > 0
+        finished = generate(server, questions, tmp_path / "all")  # the same options, no --shard
+        assert finished.exit_code == 0, finished.output
+    assert kept(tmp_path / "all") == kept(tmp_path / "one")
+
+
+def test_shards_of_other_settings_are_refused(tmp_path):
+    script, _ = script_for()
+    questions = questions_file(tmp_path)
+    with OpenAIServer(script) as server:
+        assert generate(server, questions, tmp_path / "a", "--shard", "0/2").exit_code == 0
+        assert generate(server, questions, tmp_path / "b", "--shard", "1/2", "--temperature", "0.2").exit_code == 0
+        assert generate(server, questions, tmp_path / "c", "--shard", "1/3").exit_code == 0
+    other = merge(tmp_path / "m", tmp_path / "a", tmp_path / "b")
+    assert other.exit_code == 2 and "the shards were run with different settings (temperature: 0.7 in" in other.output
+    mixed = merge(tmp_path / "m", tmp_path / "a", tmp_path / "c")
+    assert mixed.exit_code == 2 and "shards of different partitions: 0/2, 1/3" in mixed.output
+    twice = merge(tmp_path / "m", tmp_path / "a", tmp_path / "a")
+    assert twice.exit_code == 2 and "the same shard folder twice" in twice.output
+    (tmp_path / "copy").mkdir()
+    for name in ("config.json", "questions.jsonl", "raw.jsonl"):
+        (tmp_path / "copy" / name).write_bytes((tmp_path / "a" / name).read_bytes())
+    copied = merge(tmp_path / "m", tmp_path / "a", tmp_path / "copy")
+    assert copied.exit_code == 2 and "the same shard twice: 0/2" in copied.output
+    bad = CliRunner().invoke(main, ["generate", "--shard", "3/3", "--teacher", "gold", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "--shard 3/3: expected I/N with 0 <= I < N" in bad.output
+    assert not (tmp_path / "m").exists()
