@@ -45,6 +45,7 @@ bench: install
 	$(PY) bench/executor.py
 	$(PY) bench/generate.py
 	$(PY) bench/startup.py
+	$(PY) bench/loss.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -34,6 +34,7 @@ COMMANDS = {  # each names a bad file, and the place the error must name
     "grade": (["grade", "{run}/eval", "--model", "judge", "--base-url", "http://127.0.0.1:9/v1"], "{run}/eval/base/m/" + SAMPLES + ":1: field 'doc'"),
     "report": (["report", "{run}"], "{run}/eval/base/m/" + SAMPLES + ":1: field 'doc'"),
     "filter": (["filter", "{run}"], "{run}: no raw.jsonl"),
+    "merge": (["merge", "{tmp}/merged", "{run}"], "{run}: not a teacher folder"),
     "solve": (["solve", "{broken}", "--model_args", "pretrained=x"], "{broken}:2: not JSON"),
     "split": (["generate", "--dataset", "svamp", "--split", "nope", "--teacher", "gold", "--out", "{tmp}/out2"],
               "--split: svamp has no split 'nope'"),
