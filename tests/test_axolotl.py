@@ -452,3 +452,52 @@ def test_configs_plugin_name_loads_through_axolotl_and_the_preflight_imports_wit
     probe = ("import sys, mixdistill_plugin.axolotl_plugin.preflight, mixdistill_plugin.axolotl_plugin.args; "
              "print(sorted(m for m in ('axolotl', 'torch', 'transformers') if m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+# What a CPU cannot do, and nothing else: bf16, TF32, FlashAttention-2, the fused optimizer, Axolotl's
+# CUDA LoRA kernels. The rest (sample packing, LoRA on all linear layers, gradient checkpointing,
+# sequence 1,024, micro batch 8 x 2, the schedule) is the shipped config's.
+CPU_ONLY = dict(bf16=False, tf32=False, attn_implementation="sdpa", optimizer="adamw_torch",
+                lora_mlp_kernel=False, lora_qkv_kernel=False, lora_o_kernel=False)
+
+
+@pytest.mark.slow
+def test_the_paper_config_trains_on_cpu_with_per_kind_weights(smollm2, tmp_path):
+    """llama2_mixed.yml on a randomly initialised Llama scaled down (2 layers of width 64) with
+    SmolLM2's tokenizer (Llama-2's is gated): packed, weighted, finite and falling, adapter saved.
+    codellama_mixed.yml differs from it only in the model and the paths."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from mixdistill_plugin.tasks import load_questions
+    from mixdistill_plugin.teachers.gold import gold_rationale
+
+    shipped = yaml.safe_load((REPO / "axolotl_configs" / "llama2_mixed.yml").read_text())
+    other = yaml.safe_load((REPO / "axolotl_configs" / "codellama_mixed.yml").read_text())
+    paths = ("base_model", "dataset_prepared_path", "output_dir")
+    assert {k: v for k, v in other.items() if k not in paths} == {k: v for k, v in shipped.items() if k not in paths}
+    tokenizer = AutoTokenizer.from_pretrained(smollm2)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=176, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=4, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id))
+    model.save_pretrained(tmp_path / "tiny")
+    tokenizer.save_pretrained(tmp_path / "tiny")
+    questions, _ = load_questions("svamp", "train")
+    records = [{"id": q.id, "question": q.question, "answer": q.answer, "kind": kind, "teacher": "gold",
+                "rationale": gold_rationale(q, kind)} for q in questions for kind in ("cot", "pot")]
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records if r["rationale"]))
+    config = dict(shipped, **CPU_ONLY, base_model=str(tmp_path / "tiny"), output_dir=str(tmp_path / "out"),
+                  dataset_prepared_path=str(tmp_path / "prepared"), max_steps=6, logging_steps=1, val_set_size=0,
+                  evals_per_epoch=None, saves_per_epoch=None, mixdistill_loss_weights={"cot": 1.0, "pot": 1.5})
+    config["datasets"] = [dict(shipped["datasets"][0], path=str(data))]
+    assert config["sample_packing"] is True and config["lora_target_linear"] is True
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config))
+    proc = axolotl("train", path, "--launcher", "python", timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    losses = _losses(proc.stdout + proc.stderr)
+    assert len(losses) == 6 and all(0 < x < 30 for x in losses)
+    assert sum(losses[-3:]) / 3 < losses[0], losses  # falling, through the batches' noise
+    assert (tmp_path / "out" / "adapter_model.safetensors").stat().st_size > 10_000
