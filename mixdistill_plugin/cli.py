@@ -8,6 +8,7 @@ import click
 
 from mixdistill_plugin import __version__
 from mixdistill_plugin.commands.axolotl_config import axolotl_config
+from mixdistill_plugin.commands.contamination import contamination
 from mixdistill_plugin.commands.doctor import doctor
 from mixdistill_plugin.commands.eval import eval_command
 from mixdistill_plugin.commands.generate import filter_command, generate
@@ -50,6 +51,7 @@ def main(allow_weak_sandbox: bool) -> None:
       mixdistill grade FOLDER ...  a judge model grades rationales (teacher or student), 1 to 5
       mixdistill filter OUT ...    keep right rationales (--min-grade: and graded well)
       mixdistill merge OUT SHARD.. one teacher folder from `generate --shard I/N` folders
+      mixdistill contamination ... questions of teacher data that overlap a test set
       axolotl train CONFIG.yml     train the student (see axolotl_configs/)
       mixdistill eval ...          lm-eval with the CoT / PoT / mixed multi-path tasks
       mixdistill report RUN        teacher yield and student accuracy, table and plot
@@ -69,6 +71,7 @@ def main(allow_weak_sandbox: bool) -> None:
 main.add_command(generate)
 main.add_command(filter_command)
 main.add_command(merge)
+main.add_command(contamination)
 main.add_command(grade)
 main.add_command(axolotl_config)
 main.add_command(eval_command)

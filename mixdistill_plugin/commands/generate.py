@@ -25,6 +25,9 @@ def _filter_options(f):
 @click.option("--split", default="train", show_default=True,
               help="A split of the dataset (`mixdistill tasks` lists them; e-SNLI ships validation and test).")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N questions.")
+@click.option("--decontaminate", multiple=True, metavar="DATASET:SPLIT|FILE",
+              help="Drop the questions that overlap this test set before asking (repeatable; see `mixdistill "
+                   "contamination`); the flags go to OUT/contamination.jsonl.")
 @click.option("--shard", metavar="I/N", help="Ask only shard I of N (0-based) of the questions, by a hash of their "
               "ids; merge the shards' folders with `mixdistill merge`.")
 @data_dir_option
@@ -46,7 +49,7 @@ def _filter_options(f):
               help="Output folder (created; an existing one is resumed).")
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def generate(dataset, split, limit, shard, data_dir, fields, teacher, model, recordings,
+def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, teacher, model, recordings,
              base_url, concurrency, retries, request_timeout, give_up_after, batch_size, samples, temperature,
              max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
     """Ask a teacher for CoT rationales and PoT programs (and Socratic decompositions), keep the correct ones.
@@ -75,6 +78,10 @@ def generate(dataset, split, limit, shard, data_dir, fields, teacher, model, rec
 
         index, count = parse_shard(shard)
         questions = [q for q in questions if shard_of(q.id, count) == index]
+    flagged = _decontaminate(questions, decontaminate, data_dir, fields) if decontaminate else None
+    if flagged:
+        dropped = {f.id for f in flagged}
+        questions = [q for q in questions if q.id not in dropped]
     backend = make_teacher(teacher, TeacherOptions(model, base_url, concurrency, retries, request_timeout,
                                                    give_up_after, batch_size, dataset, tuple(recordings)))
     for error in skipped:
@@ -90,10 +97,25 @@ def generate(dataset, split, limit, shard, data_dir, fields, teacher, model, rec
                        max_tokens=max_tokens, seed=seed, shots=shots,
                        prompts=prompts_fingerprint(list(samples), shots, styles), shard=shard)
     files = RunFiles(out)
+    if flagged is not None and not dry_run:
+        from mixdistill_plugin.commands.contamination import write_flags
+
+        files.out.mkdir(parents=True, exist_ok=True)
+        write_flags(files.out / "contamination.jsonl", flagged)
     if dry_run:
         _dry_run(questions, samples, shots, get_backend(teacher).chat, files)
         return
     _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started)
+
+
+def _decontaminate(questions, specs, data_dir, fields) -> list:
+    """The flags of ``questions`` against the test sets ``specs``, said on stderr."""
+    from mixdistill_plugin.commands.contamination import describe, test_sets
+    from mixdistill_plugin.contamination import HeldOut, flags
+
+    found = flags(questions, HeldOut(test_sets(specs, data_dir, fields)))
+    click.echo(f"decontaminated: {describe(found, len(questions))}, not asked", err=True)
+    return found
 
 
 def _capped(samples: dict[str, int], teacher: str, backend) -> dict[str, int]:

@@ -1,0 +1,83 @@
+"""``mixdistill contamination``: which questions of teacher data overlap a test set."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from mixdistill_plugin.commands.options import data_dir_option, field_options
+
+
+def against_option(command):
+    return click.option("--against", "against", multiple=True, metavar="DATASET:SPLIT|FILE",
+                        help="A test set to check against (repeatable): a dataset of `mixdistill tasks` and its "
+                             "split (svamp:test), or a file read with the same field options.")(command)
+
+
+def test_sets(specs, data_dir, fields):
+    """The test sets ``--against`` names, indexed for :mod:`mixdistill_plugin.contamination`."""
+    from mixdistill_plugin.tasks import is_task, load_questions
+
+    sets = {}
+    for spec in specs:
+        name, _, split = spec.partition(":")
+        if is_task(name):
+            sets[spec] = load_questions(name, split or None, data_dir=data_dir)[0]
+        else:
+            sets[spec] = load_questions(spec, fields=fields)[0]
+    return sets
+
+
+def write_flags(path: Path, flags) -> None:
+    from mixdistill_plugin.jsonl import write_jsonl_atomic
+
+    write_jsonl_atomic(path, (f.as_row() for f in flags))
+
+
+def describe(flags, total: int) -> str:
+    """``N of M questions flagged`` and the counts per test set and tier."""
+    counts = Counter((f.against, f.tier) for f in flags)
+    parts = ", ".join(f"{against} {tier} {n}" for (against, tier), n in sorted(counts.items()))
+    return f"{len(flags)} of {total} questions flagged" + (f" ({parts})" if parts else "")
+
+
+@click.command()
+@click.argument("questions")
+@against_option
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Writes one JSON line per flagged question: its id and text, the test set, the matching test "
+                   "question's id and text, the tier (exact, ngram) and the n-grams they share.")
+@click.option("--ngram", default=8, show_default=True, type=click.IntRange(min=3),
+              help="Words in a run that counts as overlap.")
+@data_dir_option
+@field_options
+def contamination(questions: str, against: tuple[str, ...], out: Path, ngram: int, data_dir, fields) -> None:
+    """Flag the QUESTIONS that overlap a test set: the same question once normalised (exact), or a
+    run of --ngram words shared with a test question (ngram).
+
+    QUESTIONS: a teacher folder (its questions.jsonl), a question file, or DATASET:SPLIT.
+    `mixdistill generate --decontaminate SPEC` drops the flagged questions before asking the teacher.
+
+    \b
+    mixdistill contamination svamp:train --against svamp:test --out flags.jsonl
+    mixdistill contamination runs/405b --against gsm8k:test --against mine_test.jsonl --out flags.jsonl
+    """
+    from mixdistill_plugin.contamination import HeldOut, flags as find
+    from mixdistill_plugin.generate import RunFiles, read_questions
+    from mixdistill_plugin.tasks import is_task, load_questions
+
+    if not against:
+        raise click.UsageError("name at least one test set with --against DATASET:SPLIT or --against FILE")
+    folder = RunFiles(Path(questions))
+    name, _, split = questions.partition(":")
+    if folder.questions.is_file():
+        asked = read_questions(folder.questions)
+    elif is_task(name):
+        asked = load_questions(name, split or None, data_dir=data_dir)[0]
+    else:
+        asked = load_questions(questions, fields=fields)[0]
+    found = find(asked, HeldOut(test_sets(against, data_dir, fields), ngram))
+    write_flags(out, found)
+    click.echo(f"{describe(found, len(asked))}; written to {out}")
