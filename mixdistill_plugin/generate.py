@@ -209,6 +209,8 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
             "kept": sum(1 for t in train if t.kind == kind),
             "coverage": len(covered) / len(ids) if ids else None,
             "outcomes": dict(sorted(Counter(c.outcome for c in mine).items())),
+            "prompt_tokens": sum(c.prompt_tokens for c in completions if c.kind == kind),
+            "completion_tokens": sum(c.completion_tokens for c in completions if c.kind == kind),
         }
         stats["completions"] += len(answered)
         stats["request_errors"] += len(mine) - len(answered)

@@ -469,3 +469,17 @@ def test_sigint_exits_130_keeps_everything_and_resumes(tmp_path):
         resumed = _generate(data, server.base_url, out, "--timeout", "0.2")
         assert resumed.communicate(timeout=120)[0] and resumed.returncode == 0
     assert len(samples_of(out)) == 160 and stats_of(out)["complete"]
+
+
+def test_tokens_are_counted_per_kind_from_the_servers_usage(tmp_path):
+    """The test server reports 50 prompt tokens a request and 20 completion tokens a choice."""
+    script, _ = script_for()
+    with OpenAIServer(script) as server:
+        result = run(openai_args(tmp_path, server, tmp_path / "out") + ["--seed", "1", "--cot-samples", "2",
+                                                                         "--pot-samples", "3"])
+    assert result.exit_code == 0, result.output
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    per_kind = {kind: (k["prompt_tokens"], k["completion_tokens"]) for kind, k in stats["kinds"].items()}
+    assert per_kind == {"cot": (6 * 2 * 50, 6 * 2 * 20), "pot": (6 * 3 * 50, 6 * 3 * 20)}
+    assert (stats["prompt_tokens"], stats["completion_tokens"]) == (6 * 5 * 50, 6 * 5 * 20)
+    assert "tokens: 1500 prompt, 600 completion (cot 600 + 240, pot 900 + 360)" in result.output

@@ -220,7 +220,8 @@ def summary(stats: dict, files) -> None:
     for kind, k in stats["kinds"].items():
         pct = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
         click.echo(f"{kind:<9}{k['completions']:>12}{k['correct']:>9}{pct(k['yield']):>8}{k['kept']:>7}{pct(k['coverage']):>10}")
-    line = f"tokens: {stats['prompt_tokens']} prompt, {stats['completion_tokens']} completion"
+    per_kind = ", ".join(f"{kind} {k['prompt_tokens']} + {k['completion_tokens']}" for kind, k in stats["kinds"].items())
+    line = f"tokens: {stats['prompt_tokens']} prompt, {stats['completion_tokens']} completion ({per_kind})"
     if run := stats.get("run"):
         line += (f"; this run: {run['requests']} requests" + (f" ({run['retries']} retries)" if run["retries"] else "")
                  + f" in {run['wall_seconds']:.1f}s"
