@@ -35,7 +35,7 @@ from typing import Sequence
 from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.evallog import latest_samples, read_samples
 from mixdistill_plugin.grading import GRADES, QUALITY_HEADER, Grade, quality, quality_cells, read_grades
-from mixdistill_plugin.jsonl import write_atomic
+from mixdistill_plugin.jsonl import numbered_lines, parse_line, write_atomic
 from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.rubric import HIGH, LOW
 from mixdistill_plugin.scoring import (METRICS, MIXED, ItemScore, all_metrics, paths_by_question, score_answers,
@@ -406,6 +406,35 @@ def grades_section(runs: Sequence[Path]) -> list[str]:
     return lines
 
 
+def contamination_section(runs: Sequence[Path], evaluations: Sequence[Evaluation]) -> list[str]:
+    """Each evaluation of a run whose teacher folder holds ``contamination.jsonl``: the test questions
+    some training question overlaps (its flags' ``match_id``) and the others, scored apart."""
+    rows = []
+    for run in runs:
+        path = run / "teacher" / "contamination.jsonl"
+        if not path.exists():
+            continue
+        flags = [parse_line(path, number, line) for number, line in numbered_lines(path)]
+        matched = {str(row.get("match_id")) for row in flags if isinstance(row, dict)}
+        for ev in (ev for ev in evaluations if ev.run == run.name):
+            metric = next((m for m in headline() if ev.has(m)), None)
+            if metric is None:
+                continue
+            correct = ev.correct(metric)
+            flagged = {q: c for q, c in correct.items() if q in matched}
+            clean = {q: c for q, c in correct.items() if q not in matched}
+            rows.append(f"| {ev.run} | {ev.student} | {ev.task} | {metric} | {len(flagged)} | {_cell(flagged)} | "
+                        f"{len(clean)} | {_cell(clean)} |")
+    if not rows:
+        return []
+    return ["## Contamination: overlapping and clean test questions", "",
+            "Test questions that a question of the run's teacher data overlaps (`teacher/contamination.jsonl`, "
+            "`mixdistill contamination`) scored apart from the others, by the first metric of the paired "
+            "comparisons each evaluation has; % correct with its 95% Wilson interval.", "",
+            "| run | student | task | metric | overlapping | % | clean | % |",
+            "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |", *rows, ""]
+
+
 def write_report(runs: Sequence[Path], out: Path, vote: str | None = None) -> str:
     """Write ``report.md`` and ``report.png`` into ``out``; the markdown. ``vote``: the mixed vote's method."""
     method = str(parse_vote(vote))
@@ -418,6 +447,7 @@ def write_report(runs: Sequence[Path], out: Path, vote: str | None = None) -> st
                 f"Mixed: the mixed vote ({method}) over k CoT + k PoT. "
                 "In brackets: the 95% Wilson score interval.", "", *accuracy_table(evaluations), ""]
     sections += grades_section(runs)  # judge grades beside accuracy, where the runs have any
+    sections += contamination_section(runs, evaluations)
     comparisons = comparison_table(evaluations)
     if comparisons:
         sections += ["## Paired comparisons", "",

@@ -133,3 +133,17 @@ def test_report_refuses_an_unknown_vote(tmp_path):
     run = fake_run(tmp_path, "run", {"distilled": DISTILLED})
     result = CliRunner().invoke(main, ["report", str(run), "--vote", "majority"])
     assert result.exit_code == 2 and "unknown mixed vote" in result.output
+
+
+def test_test_questions_a_training_question_overlaps_are_scored_apart(tmp_path):
+    run = fake_run(tmp_path, "run", {"base": BASE, "distilled": DISTILLED})
+    (run / "teacher").mkdir()
+    flags = [{"id": "train-7", "tier": "ngram", "against": "svamp:test", "match_id": qid} for qid in ("q1", "q4")]
+    (run / "teacher" / "contamination.jsonl").write_text("".join(json.dumps(f) + "\n" for f in flags))
+    result = CliRunner().invoke(main, ["report", str(run)])
+    assert result.exit_code == 0, result.output
+    rows = {r[1]: r[3:] for r in table(result.output, "| run | student | task | metric | overlapping |")}
+    # mixed_maj (pot_first): the distilled student gets q1, q2, q3 right; the base model none
+    assert rows["distilled"] == ["mixed_maj", "2", f"50.0 [{100 * wilson(1, 2)[0]:.1f}, {100 * wilson(1, 2)[1]:.1f}]",
+                                 "3", f"66.7 [{100 * wilson(2, 3)[0]:.1f}, {100 * wilson(2, 3)[1]:.1f}]"]
+    assert rows["base"][1] == "2" and rows["base"][2].startswith("0.0 [") and rows["base"][4].startswith("0.0 [")
