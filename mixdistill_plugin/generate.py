@@ -387,7 +387,8 @@ def run(config: RunConfig, questions: Sequence[Question], teacher: Teacher, file
 def run_stats(teacher: Teacher, progress: Progress, started: float) -> dict:
     """A run's figures: ``wall_seconds`` from the start of the command until the asking ended (the
     outputs are rebuilt after), ``startup_seconds`` until the first request went out,
-    ``requests_per_second`` while asking (``asking_seconds``: first request sent to last reply)."""
+    ``requests_per_second`` while asking (``asking_seconds``: first request sent to last reply);
+    ``replicas``: each replica's requests and connection failures, where there are several."""
     now = time.monotonic()
     counts = getattr(teacher, "counts", {})
     requests = counts.get("requests", progress.replies)
@@ -400,6 +401,8 @@ def run_stats(teacher: Teacher, progress: Progress, started: float) -> dict:
                "completions_per_second": round(progress.completions / asking, 3) if asking > 0 else None}
     if hasattr(teacher, "one_per_request"):
         figures["samples_per_request"] = "one (the server ignores n)" if teacher.one_per_request else "n"
+    if len(getattr(teacher, "replicas", ())) > 1:
+        figures["replicas"] = teacher.replica_counts()
     return figures
 
 

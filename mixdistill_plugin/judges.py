@@ -29,7 +29,7 @@ RESPONSE_FORMATS = ("json_schema", "json_object", "none")
 class OpenAIJudge(OpenAIChat):
     role = "judge"
 
-    def __init__(self, model: str, base_url: str | None, *, response_format: str | None = None,
+    def __init__(self, model: str, base_url: str | Sequence[str] | None, *, response_format: str | None = None,
                  **options: object) -> None:
         super().__init__(model, base_url, **options)
         self.formats = list(RESPONSE_FORMATS) if response_format is None else [response_format]
@@ -75,7 +75,7 @@ class HFJudge(HFTeacher):
         return ()
 
 
-def make_judge(kind: str, *, model: str | None, base_url: str | None = None, concurrency: int = 8,
+def make_judge(kind: str, *, model: str | None, base_url: str | Sequence[str] | None = None, concurrency: int = 8,
                retries: int = 6, request_timeout: float = 120.0, give_up_after: float = 120.0,
                batch_size: int = 8, response_format: str | None = None,
                notice: Callable[[str], None] | None = None) -> OpenAIJudge | HFJudge:

@@ -103,3 +103,45 @@ def test_shards_of_other_settings_are_refused(tmp_path):
     bad = CliRunner().invoke(main, ["generate", "--shard", "3/3", "--teacher", "gold", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "--shard 3/3: expected I/N with 0 <= I < N" in bad.output
     assert not (tmp_path / "m").exists()
+
+
+def test_replicas_one_killed_mid_run_lose_and_duplicate_nothing(tmp_path):
+    """Three replicas of one model; one goes down mid-run: its requests go to the others."""
+    import threading
+    import time
+
+    script, _ = script_for(MORE)
+    script.latency = 0.05
+    questions = questions_file(tmp_path, MORE)
+    with OpenAIServer(script) as single:
+        assert generate(single, questions, tmp_path / "one").exit_code == 0
+    servers = [OpenAIServer(script) for _ in range(3)]
+    for server in servers:
+        server.__enter__()
+    try:
+        def kill_the_second() -> None:
+            deadline = time.monotonic() + 30
+            while len(servers[1].requests) < 8 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            servers[1].down()
+
+        killer = threading.Thread(target=kill_the_second)
+        killer.start()
+        replicas = [arg for server in servers for arg in ("--base-url", server.base_url)]
+        result = CliRunner().invoke(main, [
+            "generate", "--dataset", str(questions), "--teacher", "openai", "--model", "m", *replicas,
+            "--seed", "7", "--cot-samples", "2", "--pot-samples", "2", "--concurrency", "6", "--no-progress",
+            "--out", str(tmp_path / "replicas")])
+        killer.join()
+    finally:
+        for server in servers:
+            server.down()
+    assert result.exit_code == 0, result.output
+    assert kept(tmp_path / "replicas") == kept(tmp_path / "one")
+    stats = json.loads((tmp_path / "replicas" / "stats.json").read_text())
+    counts = stats["run"]["replicas"]
+    assert list(counts) == [server.base_url for server in servers] and stats["complete"]
+    assert all(c["requests"] > 0 for c in counts.values())
+    assert sum(c["requests"] for c in counts.values()) == stats["run"]["requests"]
+    served = [len(s.requests) for s in servers]
+    assert served[1] < min(served[0], served[2])  # the killed one took no more after it went down

@@ -82,7 +82,7 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, teac
     if flagged:
         dropped = {f.id for f in flagged}
         questions = [q for q in questions if q.id not in dropped]
-    backend = make_teacher(teacher, TeacherOptions(model, base_url, concurrency, retries, request_timeout,
+    backend = make_teacher(teacher, TeacherOptions(model, tuple(base_url), concurrency, retries, request_timeout,
                                                    give_up_after, batch_size, dataset, tuple(recordings)))
     for error in skipped:
         click.echo(f"skipped {error}", err=True)

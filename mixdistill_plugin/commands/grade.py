@@ -29,7 +29,7 @@ from mixdistill_plugin.commands.options import server_options
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="The grades file [default: FOLDER/grades.jsonl]; its summary goes beside it (<name>_stats.json).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def grade(folder: Path, judge: str, model: str, base_url: str | None, concurrency: int, retries: int,
+def grade(folder: Path, judge: str, model: str, base_url: tuple[str, ...], concurrency: int, retries: int,
           request_timeout: float, give_up_after: float, batch_size: int, response_format: str | None,
           temperature: float, max_tokens: int, paths: int, limit: int | None, out: Path | None,
           progress: bool) -> None:

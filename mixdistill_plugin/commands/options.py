@@ -57,10 +57,12 @@ def field_options(command: Callable) -> Callable:
 
 
 SERVER_OPTIONS = (
-    click.option("--base-url", envvar="OPENAI_BASE_URL",
-                 help="OpenAI-compatible server, e.g. http://localhost:8000/v1."),
+    click.option("--base-url", envvar="OPENAI_BASE_URL", multiple=True,
+                 help="OpenAI-compatible server, e.g. http://localhost:8000/v1; repeat it for replicas of one model "
+                      "(each request goes to the one with the fewest in flight; one that stops answering is left "
+                      "out a while)."),
     click.option("--concurrency", default=32, show_default=True, type=click.IntRange(min=1),
-                 help="openai: requests in flight."),
+                 help="openai: requests in flight, over all replicas."),
     click.option("--retries", default=6, show_default=True, type=click.IntRange(min=0),
                  help="openai: retries of a request within the run (429, 5xx, timeouts, dropped connections, "
                       "malformed or empty replies), waiting at most 0.5s doubling to 10s, or as Retry-After says."),

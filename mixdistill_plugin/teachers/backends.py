@@ -29,7 +29,7 @@ class TeacherOptions:
     """What the command line says to every backend; each uses what applies to it."""
 
     model: str | None = None
-    base_url: str | None = None
+    base_url: tuple[str, ...] = ()
     concurrency: int = 32
     retries: int = 6
     request_timeout: float = 120.0

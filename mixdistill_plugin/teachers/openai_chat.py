@@ -25,6 +25,12 @@ seconds while requests fail to connect, are dropped or time out. A request that 
 its retries, or that the server refuses (another 4xx), comes back as a :class:`Reply` with
 ``error``: recorded in ``raw.jsonl`` and asked again on the next run. 401, 403 and 404 end the
 run: the key, the model or ``--base-url`` is wrong.
+
+**Replicas.** Several base URLs are replicas of one model: each attempt goes to the replica with the
+fewest requests in flight; a replica whose connection fails (refused, dropped, timed out) is left
+out for :data:`REPLICA_COOLDOWN` seconds and its request's next attempt goes to another; it is tried
+again after. The run gives up only when no replica has answered for ``give_up_after`` seconds.
+``replica_counts`` gives each replica's requests and connection failures.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import AsyncIterator, Callable, Protocol, Sequence
 
 from mixdistill_plugin.prompts import chat_messages, get_kind
@@ -47,6 +53,22 @@ FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 10.0
 MAX_RETRY_AFTER = 60.0
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+REPLICA_COOLDOWN = 5.0  # seconds a replica whose connection failed is left out
+
+
+@dataclass
+class Replica:
+    """One server of the model: where it is, what it has in flight, until when it is left out."""
+
+    base_url: str | None
+    in_flight: int = 0
+    down_until: float = 0.0
+    requests: int = 0
+    connection_failures: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"{(self.base_url or DEFAULT_BASE_URL).rstrip('/')}/chat/completions"
 
 
 class Fault(Exception):
@@ -71,12 +93,13 @@ class OpenAIChat:
 
     role = "teacher"
 
-    def __init__(self, model: str, base_url: str | None, *, concurrency: int = 32, retries: int = 6,
+    def __init__(self, model: str, base_url: str | Sequence[str] | None, *, concurrency: int = 32, retries: int = 6,
                  timeout: float = 120.0, give_up_after: float = 120.0,
                  notice: Callable[[str], None] | None = None) -> None:
         self.model = model
-        self.base_url = base_url
-        self.url = f"{(base_url or DEFAULT_BASE_URL).rstrip('/')}/chat/completions"
+        urls = [base_url] if base_url is None or isinstance(base_url, str) else list(base_url) or [None]
+        self.replicas = [Replica(url) for url in urls]
+        self.base_url = ", ".join(url or DEFAULT_BASE_URL for url in urls)
         self.concurrency = concurrency
         self.retries = retries
         self.timeout = timeout
@@ -223,6 +246,17 @@ class OpenAIChat:
                                  before_sleep=count_retry, reraise=True)
         return await retrying(attempt)
 
+    def _pick(self) -> Replica:
+        """The replica with the fewest requests in flight among those not left out (else the one
+        left out the shortest)."""
+        now = time.monotonic()
+        up = [r for r in self.replicas if r.down_until <= now] or [min(self.replicas, key=lambda r: r.down_until)]
+        return min(up, key=lambda r: r.in_flight)
+
+    def replica_counts(self) -> dict[str, dict[str, int]]:
+        return {r.base_url or DEFAULT_BASE_URL: {"requests": r.requests, "connection_failures": r.connection_failures}
+                for r in self.replicas}
+
     async def _attempt(self, client, request: Asked, body: dict) -> tuple[Reply, int]:
         """One POST: the reply and the number of choices; a :class:`Fault` for anything worth another try."""
         import aiohttp
@@ -231,22 +265,30 @@ class OpenAIChat:
         if self.first_sent is None:
             self.first_sent = time.monotonic()
         self.counts["requests"] += 1
+        replica = self._pick()
+        replica.requests += 1
+        replica.in_flight += 1
         try:
-            async with client.post(self.url, json=body) as response:
+            async with client.post(replica.url, json=body) as response:
                 status, headers, raw = response.status, response.headers, await response.read()
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+            replica.connection_failures += 1
+            if len(self.replicas) > 1:
+                replica.down_until = time.monotonic() + REPLICA_COOLDOWN
             self._connection_fault(exc)
+        finally:
+            replica.in_flight -= 1
         self._last_contact = time.monotonic()
         if status >= 400:
             message = _server_message(raw, status)
             if status in (401, 403):
                 raise TeacherUnavailable(
-                    f"the {self.role} server at {self.url} refused the request ({status}: {message}). "
+                    f"the {self.role} server at {replica.url} refused the request ({status}: {message}). "
                     "Check OPENAI_API_KEY (and that the key may use --model)."
                 ) from None
             if status == 404:
                 raise TeacherUnavailable(
-                    f"the {self.role} server answered 404 to POST {self.url} ({message}). "
+                    f"the {self.role} server answered 404 to POST {replica.url} ({message}). "
                     "Check --base-url (most servers want the path ending in /v1, e.g. http://localhost:8000/v1) "
                     "and --model (the name the server knows the model by)."
                 ) from None
