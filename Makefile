@@ -150,7 +150,12 @@ $(RUN)/eval/distilled/.done: $(RUN)/settings/eval $(RUN)/student/.done
 $(RUN)/report.md: $(RUN)/eval/base/.done $(RUN)/eval/distilled/.done $(RUN)/teacher/train.jsonl
 	$(MIXDISTILL) report $(RUN) > /dev/null
 
-# make compare: every recipe of RECIPES (each in runs/<recipe>[-<dataset>]), then one report of them all.
+# make compare: every recipe of RECIPES (each in runs/<recipe>[-<dataset>]), then one report of them all;
+# with TEACHERS (e.g. "recorded gold"), every recipe from every teacher, in runs/<recipe>-<teacher>[-<dataset>].
+TEACHERS ?=
+COMPARED := $(foreach r,$(RECIPES),$(if $(TEACHERS),$(foreach t,$(TEACHERS),runs/$(r)-$(t)$(ON_DATASET)),runs/$(r)$(ON_DATASET)))
 compare:
-	@for recipe in $(RECIPES); do $(MAKE) --no-print-directory distill RECIPE=$$recipe RUN=runs/$$recipe$(ON_DATASET) || exit 1; done
-	$(MIXDISTILL) report $(foreach r,$(RECIPES),runs/$(r)$(ON_DATASET)) --out runs/compare$(ON_DATASET)
+	@for recipe in $(RECIPES); do for teacher in $(or $(TEACHERS),$(TEACHER)); do \
+		$(MAKE) --no-print-directory distill RECIPE=$$recipe TEACHER=$$teacher \
+			RUN=runs/$$recipe$(if $(TEACHERS),-$$teacher)$(ON_DATASET) || exit 1; done; done
+	$(MIXDISTILL) report $(COMPARED) --out runs/compare$(ON_DATASET)
