@@ -236,3 +236,15 @@ def test_a_recipe_that_does_not_apply_stops_make_distill_at_once(tmp_path):
     proc = make("distill", f"RUN={tmp_path / 'run'}", "DATASET=esnli", "RECIPE=mixed")
     assert proc.returncode != 0 and not (tmp_path / "run" / "teacher").exists()
     assert "recipe 'mixed' on --dataset esnli: this recipe does not apply to e-SNLI" in proc.stderr
+
+
+def test_make_compare_runs_every_recipe_from_every_teacher_into_its_own_folder():
+    """`make -n`: the commands make would run, none run."""
+    plan = make("-n", "compare", "RECIPES=mixed cot", "TEACHERS=recorded gold").stdout
+    runs = [line.split("RUN=")[1].split()[0] for line in plan.splitlines() if "RUN=" in line]
+    assert "for teacher in recorded gold" in plan and runs == ["runs/$recipe-$teacher"]
+    report = [line for line in plan.splitlines() if " report " in line][-1]  # after each run's own
+    assert report.split(" report ")[1] == ("runs/mixed-recorded runs/mixed-gold runs/cot-recorded runs/cot-gold "
+                                           "--out runs/compare")
+    plain = make("-n", "compare", "RECIPES=mixed", "DATASET=cqa").stdout
+    assert "runs/mixed-cqa --out runs/compare-cqa" in plain and "for teacher in gold" in plain
