@@ -443,6 +443,31 @@ with_libc('int creat(const char *, unsigned int); int rename(const char *, const
           'int chmod(const char *, unsigned int); int mkdir(const char *, unsigned int);', touch)
 """)
 
+# Raw system calls through libc's syscall() (numpy, in the sci template, has loaded ctypes), each with
+# arguments the kernel would refuse (EINVAL, EFAULT, EBADF, ESRCH) or that do nothing harmful: the
+# seccomp filter must refuse them all first, with EPERM (clone3 with ENOSYS, which the filter answers
+# so that glibc falls back to clone). x86-64 numbers; elsewhere the list is empty.
+RAW_SYSCALLS = {"io_uring_setup": (425, 1, 0), "userfaultfd": (323, 0), "perf_event_open": (298, 0, 0, -1, -1, 0),
+                "bpf": (321, 0, 0, 0), "ptrace": (101, 3, 0, 0, 0), "process_vm_readv": (310, 1, 0, 0, 0, 0, 0),
+                "pidfd_getfd": (438, -1, 0, 0), "memfd_create": (319, 0, 0), "clone3": (435, 0, 0),
+                "unshare": (272, 0), "keyctl": (250, 0, 0), "mount": (165, 0, 0, 0, 0, 0), "socket": (41, 2, 1, 0),
+                "open_by_handle_at": (304, -1, 0, 0), "openat2": (437, -100, 0, 0, 0), "setns": (308, -1, 0),
+                "kexec_load": (246, 0, 0, 0, 0), "init_module": (175, 0, 0, 0), "pivot_root": (155, 0, 0),
+                "swapon": (167, 0, 0), "add_key": (248, 0, 0, 0, 0, 0)} if os.uname().machine == "x86_64" else {}
+attack("syscall", "raw_syscalls_through_libc", PRE + r"""
+imp('numpy')
+ctypes = attempt(imp, 'ctypes')
+lib = attempt(lambda: ctypes.CDLL(None, use_errno=True)) if ok(ctypes) else ctypes
+reached = []
+if ok(lib):
+    for name, (number, *args) in @SYSCALLS@.items():
+        result = attempt(lib.syscall, ctypes.c_long(number), *[ctypes.c_long(a) for a in args])
+        if ok(result) and (result >= 0 or ctypes.get_errno() != (38 if name == 'clone3' else 1)):
+            reached.append(name)
+if reached:
+    print('reached the kernel:', reached)
+""", forbidden=("REACHED",))
+
 # --- reads outside the Python installation ---------------------------------------------------
 PLANTED = dict(forbidden=("TOKEN",), no_answer=True)
 attack("read", "planted_file_open_builtin", r"""
@@ -952,6 +977,20 @@ spray(frame(b'["answer", Infinity, "", ""]'))
 spray(frame(b'["answer", 1, "\xff\xfe", "\xc3"]'))
 """)
 attack("channel", "print_lone_surrogate", "print('\\ud800 7')\n")
+attack("channel", "read_and_write_every_descriptor", PRE + r"""
+import select
+seen = {}
+for fd in range(1024):
+    st = attempt(os.fstat, fd)
+    if not ok(st):
+        continue
+    ready = attempt(select.select, [fd], [], [], 0)
+    data = attempt(os.read, fd, 65536) if ok(ready) and ready[0] else b''
+    written = attempt(os.write, fd, b'\\x00\\x00\\x00\\x10R["answer", 31337, "", ""]')
+    seen[fd] = (len(data) if ok(data) else repr(data)[:40], ok(written))
+if any(isinstance(n, int) and n > 0 for n, _ in seen.values()):
+    print('reached the kernel: read another process\'s pipe', seen)
+""", forbidden=("REACHED",))
 attack("channel", "close_all_fds_then_loop", PRE + r"""
 for fd in range(0, 1024):
     attempt(os.close, fd)
@@ -1269,7 +1308,7 @@ class Target:
             "CMD": f"{SETSID} {SHELL} -c '{sh}' </dev/null >/dev/null 2>&1 &".encode(),
             "TEST_PID": os.getpid(), "PLANTED": str(self.planted), "PLANTED_DIR": str(self.planted.parent),
             "README": str(REPO / "README.md"), "GITCONFIG": str(REPO / ".git" / "config"), "REPO": str(REPO),
-            "HOME": str(Path.home()), "SECRET_NAME": SECRET_NAME, "TGKILL": TGKILL,
+            "HOME": str(Path.home()), "SECRET_NAME": SECRET_NAME, "TGKILL": TGKILL, "SYSCALLS": RAW_SYSCALLS,
         }
         if self.sentinel:
             values["SPID"] = self.sentinel.pid
@@ -1295,6 +1334,7 @@ class Target:
             "MAPS_TEXT": [" r-xp ", " r--p "],
             "UNAME_VERSION": [os.uname().version],
             "HOME_NAMES": [f"'{n}'" for n in os.listdir(Path.home()) if len(n) > 3 and n not in sys.base_prefix],
+            "REACHED": ["reached the kernel:"],
         }
         return [secret] + [t for key in self.attack.forbidden for t in texts[key]]
 
@@ -1644,6 +1684,7 @@ SELF_CHECK = {
     "network-unix_abstract_libc": "abstract unix listener accepted",
     "process-posixsubprocess_fork_exec": "marker",
     "read-proc_parent_environ": "output shows",
+    "syscall-raw_syscalls_through_libc": "output shows 'reached the kernel:'",
 }
 
 
