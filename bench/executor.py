@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/executor.py [--data-dir DIR] [--timeout 1.0]
 
-Corpus: every SVAMP equation as ``ans = <Equation>`` and every GSM8K test solution's calculator
-chain as a multi-line program (2,300 programs), plus 4 that never halt (the share seen in real
+Corpus: every SVAMP equation as ``ans = <Equation>``, every GSM8K test solution's calculator
+chain as a multi-line program, and the 799 Codex programs of the Program of Thoughts paper for
+SVAMP train that the package ships (3,100 programs), plus 4 that never halt (the share seen in real
 model output). Two measurements:
 
 1. Programs per second in a warm pool, halting programs only:
@@ -23,6 +24,7 @@ model output). Two measurements:
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -56,9 +58,13 @@ _FORK_FLOOR = (
 
 
 def corpus(data_dir: Path) -> list[tuple[str, float]]:
-    """(program, gold answer) for every SVAMP equation and every GSM8K test calculator chain."""
+    """(program, gold answer) for every SVAMP equation, every GSM8K test calculator chain and every
+    shipped Codex program."""
     svamp = json.loads((data_dir / "svamp" / "SVAMP.json").read_text())
     programs = [(f"ans = {p['Equation'].strip()}", float(p["Answer"])) for p in svamp]
+    gold = {p["ID"]: float(p["Answer"]) for p in svamp}
+    with gzip.open(SHIPPED / "recordings" / "svamp_codex_pot.jsonl.gz", "rt", encoding="utf-8") as handle:
+        programs += [(row["text"], gold[row["id"]]) for row in map(json.loads, handle)]
     for line in (data_dir / "gsm8k" / "test.jsonl").read_text().splitlines():
         row = json.loads(line)
         steps = _CALC.findall(row["answer"])
