@@ -90,12 +90,18 @@ ifndef EVAL_TASK
 EVAL_TASK := $(if $(wildcard $(MIXDISTILL)),$(shell $(MIXDISTILL) recipes $(RECIPE) --dataset $(DATASET)))
 endif
 RECIPES ?= mixed cot pot step_by_step socratic
+# The kinds of teacher records RECIPE learns from: the teacher is asked for those alone (the others' samples: 0).
+ifndef TEACHER_KINDS
+TEACHER_KINDS := $(if $(wildcard $(MIXDISTILL)),$(shell $(MIXDISTILL) recipes $(RECIPE) --teacher-kinds))
+endif
+samples = $(if $(filter $(1),$(TEACHER_KINDS)),$(2),0)
 
 CHAT_EVAL := $(if $(shell grep -s "^mixdistill_prompt_format: *chat" $(AXOLOTL_CONFIG)),--apply_chat_template,)
 LOCAL_STUDENT := $(filter models/%,$(STUDENT))
 TEACHER_ARGS := --dataset $(DATASET) --split $(SPLIT) --teacher $(TEACHER) $(if $(TEACHER_MODEL),--model $(TEACHER_MODEL)) \
-	$(if $(BASE_URL),--base-url $(BASE_URL)) --cot-samples $(COT_SAMPLES) --pot-samples $(POT_SAMPLES) \
-	--socratic-samples $(SOCRATIC_SAMPLES) $(if $(TRAIN_LIMIT),--limit $(TRAIN_LIMIT))
+	$(if $(BASE_URL),--base-url $(BASE_URL)) --cot-samples $(call samples,cot,$(COT_SAMPLES)) \
+	--pot-samples $(call samples,pot,$(POT_SAMPLES)) --socratic-samples $(call samples,socratic,$(SOCRATIC_SAMPLES)) \
+	$(if $(TRAIN_LIMIT),--limit $(TRAIN_LIMIT))
 EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) $(if $(filter all,$(QUESTIONS)),,--questions $(QUESTIONS)) \
 	--gen_kwargs max_gen_toks=$(MAX_GEN_TOKS) --batch_size $(EVAL_BATCH) --seed $(or $(SEED),0) \
 	--confirm_run_unsafe_code --log_samples $(CHAT_EVAL)
@@ -151,11 +157,14 @@ $(RUN)/report.md: $(RUN)/eval/base/.done $(RUN)/eval/distilled/.done $(RUN)/teac
 	$(MIXDISTILL) report $(RUN) > /dev/null
 
 # make compare: every recipe of RECIPES (each in runs/<recipe>[-<dataset>]), then one report of them all;
-# with TEACHERS (e.g. "recorded gold"), every recipe from every teacher, in runs/<recipe>-<teacher>[-<dataset>].
+# with TEACHERS (e.g. "recorded gold"), every recipe from every teacher, in runs/<recipe>-<teacher>[-<dataset>];
+# with SEEDS (e.g. "1 2 3"), each of those with every seed, in <run>-seed<N>.
 TEACHERS ?=
-COMPARED := $(foreach r,$(RECIPES),$(if $(TEACHERS),$(foreach t,$(TEACHERS),runs/$(r)-$(t)$(ON_DATASET)),runs/$(r)$(ON_DATASET)))
+SEEDS ?=
+COMPARED := $(strip $(foreach r,$(RECIPES),$(foreach t,$(or $(TEACHERS),$(TEACHER)),$(foreach s,$(or $(SEEDS),none),\
+	runs/$(r)$(if $(TEACHERS),-$(t))$(ON_DATASET)$(if $(SEEDS),-seed$(s))))))
 compare:
-	@for recipe in $(RECIPES); do for teacher in $(or $(TEACHERS),$(TEACHER)); do \
-		$(MAKE) --no-print-directory distill RECIPE=$$recipe TEACHER=$$teacher \
-			RUN=runs/$$recipe$(if $(TEACHERS),-$$teacher)$(ON_DATASET) || exit 1; done; done
+	@for recipe in $(RECIPES); do for teacher in $(or $(TEACHERS),$(TEACHER)); do for seed in $(or $(SEEDS),'$(SEED)'); do \
+		$(MAKE) --no-print-directory distill RECIPE=$$recipe TEACHER=$$teacher SEED=$$seed \
+			RUN=runs/$$recipe$(if $(TEACHERS),-$$teacher)$(ON_DATASET)$(if $(SEEDS),-seed$$seed) || exit 1; done; done; done
 	$(MIXDISTILL) report $(COMPARED) --out runs/compare$(ON_DATASET)

@@ -1,7 +1,8 @@
 """The distillation recipes ``make distill RECIPE=...`` compares: what each trains and how it is evaluated.
 
-Every recipe trains on the same teacher folder (``train.jsonl`` with ``cot``, ``pot`` and
-``socratic`` records); a recipe says which prompt kinds the student learns from it and how their
+Every recipe can train on the same teacher folder (``train.jsonl`` with ``cot``, ``pot`` and
+``socratic`` records; ``make distill`` asks the teacher only for the kinds a recipe draws on,
+:attr:`Recipe.teacher_kinds`); a recipe says which prompt kinds the student learns from it and how their
 losses combine (see :mod:`mixdistill_plugin.training`), which kinds the student answers with at
 evaluation, and the lm-eval task that evaluates them (``mixdistill recipes`` prints this table):
 
@@ -34,6 +35,13 @@ class Recipe:
     task: str = ""
     loss_weights: dict[str, float] = field(default_factory=dict)
     normalization: str = "token"
+
+    @property
+    def teacher_kinds(self) -> tuple[str, ...]:
+        """The kinds of teacher records the trained kinds are made from (``step_by_step``: ``cot``)."""
+        from mixdistill_plugin.prompts import get_kind
+
+        return tuple(dict.fromkeys(get_kind(kind).record_kind for kind in self.kinds))
 
     def axolotl_settings(self) -> dict:
         """The plugin's top-level config keys for this recipe."""

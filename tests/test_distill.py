@@ -129,8 +129,11 @@ def recipe_runs(distilled_run, tmp_path_factory):
 def test_recipes_train_their_kinds_and_the_report_compares_them(recipe_runs, tmp_path):
     import yaml
 
-    teacher = {recipe: (run / "teacher" / "train.jsonl").read_bytes() for recipe, run in recipe_runs.items()}
-    assert len(set(teacher.values())) == 1  # one teacher data set for every recipe
+    teacher = {recipe: rows(run / "teacher" / "train.jsonl") for recipe, run in recipe_runs.items()}
+    # each recipe's teacher asked for the kinds it learns from alone, the same records as any other's
+    assert {recipe: {r["kind"] for r in records} for recipe, records in teacher.items()} == {
+        "mixed": {"cot", "pot"}, "step_by_step": {"cot"}, "socratic": {"socratic"}}
+    assert teacher["step_by_step"] == [r for r in teacher["mixed"] if r["kind"] == "cot"]
     for recipe, kinds in (("step_by_step", ["predict", "explain"]), ("socratic", ["decompose", "solve"])):
         config = yaml.safe_load((recipe_runs[recipe] / "axolotl.yml").read_text())
         assert config["mixdistill_kinds"] == kinds
@@ -212,7 +215,7 @@ def test_make_distill_at_its_defaults_in_a_fresh_clone(tmp_path):
 @pytest.mark.parametrize("dataset, recipe, task, split, kinds", [
     ("cqa", "step_by_step", "cqa_direct", "train", {"cot"}),
     ("esnli", "cot", "esnli_cot", "validation", {"cot"}),
-    ("strategyqa", "socratic", "strategyqa_socratic", "train", {"cot", "socratic"}),
+    ("strategyqa", "socratic", "strategyqa_socratic", "train", {"socratic"}),
 ])
 def test_make_distill_on_the_label_datasets(smollm2, tmp_path, dataset, recipe, task, split, kinds):
     """Each text-label benchmark end to end at the smallest scale: the human explanations as the gold
@@ -222,7 +225,7 @@ def test_make_distill_on_the_label_datasets(smollm2, tmp_path, dataset, recipe, 
     proc = make_distill(run, f"DATASET={dataset}", f"RECIPE={recipe}")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert f"--dataset {dataset} --split {split} --teacher gold" in proc.stdout
-    assert "pot: does not apply to" in proc.stderr
+    assert ("--pot-samples 0" if recipe == "socratic" else "pot: does not apply to") in proc.stdout + proc.stderr
     train = rows(run / "teacher" / "train.jsonl")
     assert {r["kind"] for r in train} == kinds and all(isinstance(r["answer"], str) for r in train)
     evaluations = load_evaluations(run)
@@ -246,5 +249,10 @@ def test_make_compare_runs_every_recipe_from_every_teacher_into_its_own_folder()
     report = [line for line in plan.splitlines() if " report " in line][-1]  # after each run's own
     assert report.split(" report ")[1] == ("runs/mixed-recorded runs/mixed-gold runs/cot-recorded runs/cot-gold "
                                            "--out runs/compare")
+    for recipe, asked in (("mixed", "--cot-samples 4 --pot-samples 4 --socratic-samples 0"),
+                          ("step_by_step", "--cot-samples 4 --pot-samples 0 --socratic-samples 0"),
+                          ("socratic", "--cot-samples 0 --pot-samples 0 --socratic-samples 4")):
+        # the teacher is asked for the kinds the recipe learns from alone (a recorded one has no socratic)
+        assert asked in make("-n", "distill", f"RECIPE={recipe}", "TEACHER=recorded").stdout
     plain = make("-n", "compare", "RECIPES=mixed", "DATASET=cqa").stdout
     assert "runs/mixed-cqa --out runs/compare-cqa" in plain and "for teacher in gold" in plain

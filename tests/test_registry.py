@@ -83,6 +83,9 @@ def test_recipes_name_the_task_that_evaluates_them():
     assert runner.invoke(main, ["recipes", "mixed"]).output == "svamp_mixed\n"
     assert runner.invoke(main, ["recipes", "step_by_step", "--dataset", "gsm8k"]).output == "gsm8k_md_direct\n"
     assert runner.invoke(main, ["recipes", "socratic"]).output == "\n"  # its own loop: mixdistill socratic
+    for recipe, drawn in (("mixed", "cot pot"), ("direct", "cot"), ("step_by_step", "cot"), ("socratic", "socratic")):
+        assert runner.invoke(main, ["recipes", recipe, "--teacher-kinds"]).output == drawn + "\n"
+    assert runner.invoke(main, ["recipes", "--teacher-kinds"]).exit_code == 2
     table = runner.invoke(main, ["recipes"]).output.splitlines()
     assert [row.split()[0] for row in table[1:]] == list(RECIPES)
     assert table[4].split()[-1] == table[5].split()[-1] == "svamp_direct" and table[6].endswith("mixdistill socratic")

@@ -20,14 +20,22 @@ def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.argument("recipe", required=False, type=click.Choice(list(RECIPES)))
 @click.option("--dataset", default="svamp", show_default=True, callback=_dataset,
               help="The dataset whose lm-eval tasks to name (file: the file_md_* tasks on a file of your own).")
-def recipes(recipe: str | None, dataset: str) -> None:
+@click.option("--teacher-kinds", is_flag=True,
+              help="With RECIPE: the kinds of teacher records it draws on instead (what `make distill` asks for).")
+def recipes(recipe: str | None, dataset: str, teacher_kinds: bool) -> None:
     """The recipes `make distill RECIPE=...` runs: the kinds each trains, its loss, the kinds its student
     answers with and what evaluates them on --dataset.
 
     With RECIPE, only the name of the lm-eval task that evaluates it (what `make distill` passes to
     `mixdistill eval --tasks`), or nothing for a recipe `mixdistill socratic` evaluates; a recipe that
-    cannot apply to the dataset (PoT on labels) is refused, exit 2.
+    cannot apply to the dataset (PoT on labels) is refused, exit 2. With RECIPE and --teacher-kinds, the
+    kinds of teacher records its student learns from (`step_by_step`: cot), one line.
     """
+    if teacher_kinds:
+        if not recipe:
+            raise click.UsageError("--teacher-kinds names the kinds of one RECIPE: give it")
+        click.echo(" ".join(RECIPES[recipe].teacher_kinds))
+        return
     if recipe:
         try:
             click.echo(RECIPES[recipe].task_name(dataset))
