@@ -158,13 +158,13 @@ $(RUN)/report.md: $(RUN)/eval/base/.done $(RUN)/eval/distilled/.done $(RUN)/teac
 
 # make compare: every recipe of RECIPES (each in runs/<recipe>[-<dataset>]), then one report of them all;
 # with TEACHERS (e.g. "recorded gold"), every recipe from every teacher, in runs/<recipe>-<teacher>[-<dataset>];
-# with SEEDS (e.g. "1 2 3"), each of those with every seed, in <run>-seed<N>.
+# with SEEDS (e.g. "1 2 3"), each of those with every seed, in <run>-seed<N>, one seed after another.
 TEACHERS ?=
 SEEDS ?=
 COMPARED := $(strip $(foreach r,$(RECIPES),$(foreach t,$(or $(TEACHERS),$(TEACHER)),$(foreach s,$(or $(SEEDS),none),\
 	runs/$(r)$(if $(TEACHERS),-$(t))$(ON_DATASET)$(if $(SEEDS),-seed$(s))))))
 compare:
-	@for recipe in $(RECIPES); do for teacher in $(or $(TEACHERS),$(TEACHER)); do for seed in $(or $(SEEDS),'$(SEED)'); do \
+	@for seed in $(or $(SEEDS),'$(SEED)'); do for recipe in $(RECIPES); do for teacher in $(or $(TEACHERS),$(TEACHER)); do \
 		$(MAKE) --no-print-directory distill RECIPE=$$recipe TEACHER=$$teacher SEED=$$seed \
 			RUN=runs/$$recipe$(if $(TEACHERS),-$$teacher)$(ON_DATASET)$(if $(SEEDS),-seed$$seed) || exit 1; done; done; done
 	$(MIXDISTILL) report $(COMPARED) --out runs/compare$(ON_DATASET)

@@ -12,7 +12,8 @@ Wilson interval (:mod:`mixdistill_plugin.stats`).
 Further sections, all from the same logged paths:
 
 - paired comparisons of students and recipes on the questions they share (exact McNemar test,
-  paired bootstrap interval of the difference);
+  paired bootstrap interval of the difference), and over the seeds of runs named ``<name>-seed<N>``
+  (:mod:`mixdistill_plugin.seeds`);
 - the mixed vote by each aggregation method of :mod:`mixdistill_plugin.voting`, against CoT and
   PoT maj@k and against the share of questions where at least one path is right;
 - adaptive sampling (stop when the CoT and PoT majorities agree): accuracy against the mean number
@@ -40,6 +41,7 @@ from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.rubric import HIGH, LOW
 from mixdistill_plugin.scoring import (METRICS, MIXED, ItemScore, all_metrics, paths_by_question, score_answers,
                                        split_metric, summarize)
+from mixdistill_plugin.seeds import group_pairs, same_seed, seed_groups
 from mixdistill_plugin.voting import MIXED_RULES, adaptive_vote, parse_vote
 
 def title(metric: str) -> str:
@@ -182,7 +184,8 @@ def accuracy_table(evaluations: Sequence[Evaluation]) -> list[str]:
 
 def comparison_pairs(evaluations: Sequence[Evaluation]) -> list[tuple[Evaluation, Evaluation]]:
     """Within each run, every student against ``base``; across runs, the same trained student (not
-    ``base``, the same model in every run) of each pair of runs: the recipes against each other."""
+    ``base``, the same model in every run) of each pair of runs: the recipes against each other (two
+    runs of different seeds only in :func:`seeds_table`)."""
     pairs = []
     for ev in evaluations:
         for other in evaluations:
@@ -191,7 +194,7 @@ def comparison_pairs(evaluations: Sequence[Evaluation]) -> list[tuple[Evaluation
             same_run = other.run == ev.run and other.task == ev.task
             if same_run and other.student == "base" and ev.student != "base":
                 pairs.append((ev, other))
-            elif (other.run != ev.run and other.student == ev.student != "base"
+            elif (other.run != ev.run and other.student == ev.student != "base" and same_seed(other.run, ev.run)
                   and evaluations.index(other) < evaluations.index(ev)):
                 pairs.append((other, ev))
     return pairs
@@ -230,6 +233,38 @@ def comparison_table(evaluations: Sequence[Evaluation]) -> list[str]:
                      f"{100 * sum(x) / result.n:.1f} | {100 * sum(y) / result.n:.1f} | "
                      f"{100 * result.difference:+.1f} [{100 * result.low:+.1f}, {100 * result.high:+.1f}] | "
                      f"{result.only_a} | {result.only_b} | {result.p_value:.3f} |")
+    return lines if len(lines) > 2 else []
+
+
+def seeds_table(evaluations: Sequence[Evaluation]) -> list[str]:
+    """Paired comparisons over the seeds two groups of seeded runs share (:mod:`mixdistill_plugin.seeds`),
+    on the questions every one of those evaluations has."""
+    from mixdistill_plugin.stats import paired_over_seeds
+
+    lines = ["| A | B | metric | seeds | questions | A % by seed | B % by seed | A - B by seed | "
+             "A - B over seeds, points [95% CI] |",
+             "| --- | --- | --- | ---: | ---: | --- | --- | --- | ---: |"]
+    for a, b in group_pairs(seed_groups(evaluations)):
+        seeds = sorted(set(a.seeds) & set(b.seeds), key=int)
+        metrics = compared_by(a.seeds[seeds[0]], b.seeds[seeds[0]])
+        if metrics is None:
+            continue
+        right_a = [a.seeds[s].correct(metrics[0]) for s in seeds]
+        right_b = [b.seeds[s].correct(metrics[1]) for s in seeds]
+        shared = [q for q in right_a[0] if all(q in r for r in (*right_a, *right_b))]
+        if not shared:
+            continue
+        x, y = [[r[q] for q in shared] for r in right_a], [[r[q] for q in shared] for r in right_b]
+        result = paired_over_seeds(x, y)
+        name = metrics[0] if metrics[0] == metrics[1] else f"{metrics[0]} / {metrics[1]}"
+
+        def by_seed(values) -> str:
+            return " / ".join(f"{100 * v:.1f}" for v in values)
+
+        lines.append(f"| {a.label} {a.task} | {b.label} {b.task} | {name} | {', '.join(seeds)} | {result.n} | "
+                     f"{by_seed(sum(r) / result.n for r in x)} | {by_seed(sum(r) / result.n for r in y)} | "
+                     f"{' / '.join(f'{100 * d:+.1f}' for d in result.per_seed)} | "
+                     f"{100 * result.difference:+.1f} [{100 * result.low:+.1f}, {100 * result.high:+.1f}] |")
     return lines if len(lines) > 2 else []
 
 
@@ -455,6 +490,14 @@ def write_report(runs: Sequence[Path], out: Path, vote: str | None = None) -> st
                      f"{', '.join(headline())} that both have: the difference in accuracy with its 95% paired "
                      "bootstrap interval (10,000 resamples of the questions) and the exact McNemar p-value "
                      "(a binomial test on the questions only one side gets right).", "", *comparisons, ""]
+    over_seeds = seeds_table(evaluations)
+    if over_seeds:
+        sections += ["## Paired comparisons over seeds", "",
+                     "Runs named `<name>-seed<N>` (`make compare SEEDS=...`) are one setting trained and evaluated "
+                     "with each seed. Over the seeds both sides have, on the questions every one of them has: each "
+                     "seed's accuracy and difference, and the difference averaged over the seeds with its 95% "
+                     "bootstrap interval (10,000 resamples of the questions, each question's difference averaged "
+                     "over the seeds).", "", *over_seeds, ""]
     votes = vote_table(evaluations)
     if votes:
         sections += ["## The mixed vote, by aggregation", "",

@@ -9,6 +9,8 @@
   the exact McNemar test (a two-sided binomial test on the questions only one of them gets right)
   and a paired bootstrap interval of the difference in accuracy (percentile, 10,000 resamples of
   the questions, a fixed seed so a report is the same every time).
+- :func:`paired_over_seeds`: the same over several training seeds, each question's difference
+  averaged over the seeds and the questions resampled.
 
 scipy is imported inside the functions: ``mixdistill score`` and ``--help`` never pay for it.
 """
@@ -77,6 +79,49 @@ def paired(a: Sequence[bool], b: Sequence[bool], confidence: float = CONFIDENCE)
     difference = (only_a - only_b) / n if n else 0.0
     low, high = _bootstrap_difference(a, b, confidence) if n else (0.0, 0.0)
     return Paired(n, only_a, only_b, difference, low, high, mcnemar_exact(only_a, only_b))
+
+
+@dataclass(frozen=True)
+class OverSeeds:
+    """``a`` against ``b`` on the same ``n`` questions in each of ``seeds`` seeds: the difference in
+    accuracy of each seed and over all (fractions, ``a - b``), with the interval of the latter."""
+
+    n: int
+    seeds: int
+    per_seed: tuple[float, ...]
+    difference: float
+    low: float
+    high: float
+
+
+def paired_over_seeds(a: Sequence[Sequence[bool]], b: Sequence[Sequence[bool]],
+                      confidence: float = CONFIDENCE) -> OverSeeds:
+    """Compare two sides over several seeds: ``a[s][i]`` is seed ``s``'s score on question ``i``, the
+    same question in every seed and on both sides. Each question's difference is averaged over the
+    seeds; the interval is a bootstrap of the questions (percentile, as :func:`paired`), so a question
+    counts once however many seeds answer it."""
+    import numpy as np
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape or x.ndim != 2:
+        raise ValueError(f"paired scores over seeds need the same seeds and questions: {x.shape} against {y.shape}")
+    per_question = (x - y).mean(axis=0)
+    per_seed = tuple(float(d) for d in (x - y).mean(axis=1))
+    low, high = _bootstrap_mean(per_question, confidence)
+    return OverSeeds(x.shape[1], x.shape[0], per_seed, float(per_question.mean()), low, high)
+
+
+def _bootstrap_mean(values, confidence: float) -> tuple[float, float]:
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    if len(values) < 2 or np.all(values == values[0]):  # every resample gives the same mean
+        return (float(np.mean(values)), float(np.mean(values))) if len(values) else (0.0, 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bootstrap((values,), np.mean, vectorized=True, n_resamples=BOOTSTRAP_RESAMPLES,
+                           confidence_level=confidence, method="percentile", rng=np.random.default_rng(BOOTSTRAP_SEED))
+    return (float(result.confidence_interval.low), float(result.confidence_interval.high))
 
 
 def _bootstrap_difference(a: Sequence[bool], b: Sequence[bool], confidence: float) -> tuple[float, float]:

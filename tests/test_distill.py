@@ -254,5 +254,10 @@ def test_make_compare_runs_every_recipe_from_every_teacher_into_its_own_folder()
                           ("socratic", "--cot-samples 0 --pot-samples 0 --socratic-samples 4")):
         # the teacher is asked for the kinds the recipe learns from alone (a recorded one has no socratic)
         assert asked in make("-n", "distill", f"RECIPE={recipe}", "TEACHER=recorded").stdout
+    seeded = make("-n", "compare", "RECIPES=mixed", "TEACHERS=recorded gold", "SEEDS=1 2").stdout
+    assert "for seed in 1 2" in seeded and "RUN=runs/$recipe-$teacher-seed$seed" in seeded
+    assert seeded.splitlines()[-1].split(" report ")[1] == (
+        "runs/mixed-recorded-seed1 runs/mixed-recorded-seed2 runs/mixed-gold-seed1 runs/mixed-gold-seed2 "
+        "--out runs/compare")
     plain = make("-n", "compare", "RECIPES=mixed", "DATASET=cqa").stdout
     assert "runs/mixed-cqa --out runs/compare-cqa" in plain and "for teacher in gold" in plain

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from mixdistill_plugin.cli import main
 from mixdistill_plugin.report import adaptive_rows, load_evaluations, vote_rows
-from mixdistill_plugin.stats import paired, wilson
+from mixdistill_plugin.stats import paired, paired_over_seeds, wilson
 
 # question -> (gold, CoT answers, PoT answers) in path order; None: no answer
 DISTILLED = {
@@ -91,6 +91,33 @@ def test_paired_comparison_of_students_and_of_runs(tmp_path):
     assert cells[4] == f"{100 * expected.difference:+.1f} [{100 * expected.low:+.1f}, {100 * expected.high:+.1f}]"
     assert cells[5:] == [str(expected.only_a), str(expected.only_b), f"{expected.p_value:.3f}"]
     assert expected.only_a == 3 and expected.only_b == 0 and expected.p_value == pytest.approx(0.25)
+
+
+def test_runs_of_several_seeds_are_compared_seed_by_seed_and_over_the_seeds(tmp_path):
+    worse = {qid: (row[0], [0.0, 0.0], [0.0, 0.0]) if qid in ("q1", "q2") else row for qid, row in DISTILLED.items()}
+    runs = [fake_run(tmp_path, f"{name}-seed{seed}", {"base": BASE, "distilled": students})
+            for name, by_seed in (("mixed-recorded", {"1": DISTILLED, "2": DISTILLED}),
+                                  ("mixed-gold", {"1": worse, "2": DISTILLED}))
+            for seed, students in by_seed.items()]
+    result = CliRunner().invoke(main, ["report", *map(str, runs), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    # one seed's runs are compared with each other, never with another seed's
+    single = {(r[0], r[1]) for r in table(result.output, "| A | B | metric | questions |")}
+    assert ("mixed-recorded-seed1/distilled svamp_mixed", "mixed-gold-seed1/distilled svamp_mixed") in single
+    assert not any(a.split("/")[0][-1] != b.split("/")[0][-1] for a, b in single)
+    over = {(r[0], r[1]): r[2:] for r in table(result.output, "| A | B | metric | seeds |")}
+    assert set(over) == {("mixed-recorded-seed*/distilled svamp_mixed", "mixed-recorded-seed*/base svamp_mixed"),
+                         ("mixed-gold-seed*/distilled svamp_mixed", "mixed-gold-seed*/base svamp_mixed"),
+                         ("mixed-recorded-seed*/distilled svamp_mixed", "mixed-gold-seed*/distilled svamp_mixed")}
+    cells = over[("mixed-recorded-seed*/distilled svamp_mixed", "mixed-gold-seed*/distilled svamp_mixed")]
+    evaluations = {(e.run, e.student): e.correct("mixed_maj") for run in runs for e in load_evaluations(run)}
+    a = [list(evaluations[(f"mixed-recorded-seed{s}", "distilled")].values()) for s in "12"]
+    b = [list(evaluations[(f"mixed-gold-seed{s}", "distilled")].values()) for s in "12"]
+    expected = paired_over_seeds(a, b)
+    assert expected.per_seed[1] == 0.0 and expected.per_seed[0] > 0  # seed 2 alike, seed 1 apart
+    assert cells[:3] == ["mixed_maj", "1, 2", "5"]
+    assert cells[5] == " / ".join(f"{100 * d:+.1f}" for d in expected.per_seed)
+    assert cells[6] == f"{100 * expected.difference:+.1f} [{100 * expected.low:+.1f}, {100 * expected.high:+.1f}]"
 
 
 def test_the_mixed_vote_by_every_aggregation(tmp_path):

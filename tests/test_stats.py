@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import REPO, rows
-from mixdistill_plugin.stats import mcnemar_exact, paired, stderr, wilson
+from mixdistill_plugin.stats import mcnemar_exact, paired, paired_over_seeds, stderr, wilson
 from mixdistill_plugin.voting import DEFAULT_VOTE
 
 
@@ -61,6 +61,25 @@ def test_paired_counts_difference_and_interval():
     assert (same.difference, same.low, same.high, same.p_value) == (0.0, 0.0, 0.0, 1.0)
     with pytest.raises(ValueError):
         paired(a, b[:-1])
+
+
+def test_paired_over_seeds_averages_each_question_over_the_seeds_and_resamples_questions():
+    a = [[True] * 20 + [False] * 10, [True] * 25 + [False] * 5]   # seed 1: 20/30, seed 2: 25/30
+    b = [[True] * 10 + [False] * 20, [True] * 25 + [False] * 5]   # seed 1: 10/30, seed 2: the same as a
+    result = paired_over_seeds(a, b)
+    assert (result.n, result.seeds) == (30, 2)
+    assert result.per_seed == pytest.approx((10 / 30, 0.0))
+    assert result.difference == pytest.approx(5 / 30)  # the mean of the seeds' differences
+    assert 0.0 < result.low < result.difference < result.high
+    # a question counts once: seeds that agree question by question add no evidence (60 items would be narrower)
+    twice, once = paired_over_seeds([a[0], a[0]], [b[0], b[0]]), paired(a[0], b[0])
+    assert (twice.low, twice.high) == pytest.approx((once.low, once.high), abs=0.02)
+    as_if_60 = paired(a[0] * 2, b[0] * 2)
+    assert twice.high - twice.low > as_if_60.high - as_if_60.low
+    same = paired_over_seeds(a, a)
+    assert (same.difference, same.low, same.high) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError):
+        paired_over_seeds(a, b[:1])
 
 
 # lm-eval: a real standard error for every mixdistill metric -------------------------------------
