@@ -202,7 +202,8 @@ class FileFields:
     """How a user's file is read: which field holds the question, the gold answer, the id and the
     choices; ``choices``, one label set for every row that has none; ``skip_bad_rows``: report and skip
     a bad row instead of stopping. A row's answer is a label when the row (or ``choices``) gives
-    choices, yes/no when it is a JSON boolean, a number otherwise."""
+    choices, yes/no when it is a JSON boolean, a number otherwise. ``no_gold``: no row needs an answer
+    and none is used (a question with choices, or with ``--choices``, takes a label; any other a number)."""
 
     question_field: str = "question"
     answer_field: str = "answer"
@@ -210,6 +211,7 @@ class FileFields:
     choices_field: str = "choices"
     choices: tuple[str, ...] = ()
     skip_bad_rows: bool = False
+    no_gold: bool = False  # rows need no answer, and any they give is not used (generate --no-gold)
 
     def as_metadata(self) -> dict:
         """As JSON values (lm-eval's ``--metadata``)."""
@@ -237,7 +239,7 @@ def from_file(path: Path, fields: FileFields) -> tuple[list[Question], list[Inpu
 
 
 def _question(path: Path, number: int, row: dict, fields: FileFields, seen: set, hint: str) -> Question:
-    for field in (fields.question_field, fields.answer_field):
+    for field in (fields.question_field, *(() if fields.no_gold else (fields.answer_field,))):
         if row.get(field) in (None, ""):
             raise InputError(path, number, field, "missing", hint)
     text = str(row[fields.question_field])
@@ -258,7 +260,7 @@ def _question(path: Path, number: int, row: dict, fields: FileFields, seen: set,
     choices = row.get(fields.choices_field) or list(fields.choices)
     if not isinstance(choices, list) or not all(isinstance(c, str) and c.strip() for c in choices):
         raise InputError(path, number, fields.choices_field, "expected a list of non-empty strings", hint)
-    answer = row[fields.answer_field]
+    answer = None if fields.no_gold else row[fields.answer_field]
     try:
         if choices:
             return Question(id=qid, question=with_choices(text, choices), answer=answer, answer_type="choice",

@@ -32,6 +32,7 @@ from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, write_atomic, write_jsonl_atomic
+from mixdistill_plugin.labels import DEFAULT_MIN_AGREEMENT, Labelling, TeacherLabel
 from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome
 from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records
 from mixdistill_plugin.scoring import read_answers
@@ -55,6 +56,7 @@ class RunConfig(BaseModel):
     shots: int
     prompts: str
     shard: str | None = None  # "I/N": this folder asks shard I of N (mixdistill_plugin.shards)
+    no_gold: bool = False  # the questions have no gold answers: the teacher's vote labels them (labels.py)
 
 
 class ConfigConflict(UserError, RuntimeError):
@@ -163,10 +165,10 @@ def normalise(text: str) -> str:
 
 
 def build_train(questions: Sequence[Question], completions: Sequence[Completion],
-                max_per_question: int | None = None,
-                keep: Callable[[Completion], bool] | None = None) -> list[TrainRecord]:
+                max_per_question: int | None = None, keep: Callable[[Completion], bool] | None = None,
+                labels: dict[str, TeacherLabel] | None = None) -> list[TrainRecord]:
     """Correct completions (that ``keep`` also keeps, when given), deduplicated per (question, kind),
-    at most ``max_per_question`` each."""
+    at most ``max_per_question`` each; ``labels``: the questions' answers are the teacher's."""
     by_id = {q.id: q for q in questions}
     order = {q.id: i for i, q in enumerate(questions)}
     kept: dict[tuple[str, str], list[Completion]] = defaultdict(list)
@@ -182,9 +184,15 @@ def build_train(questions: Sequence[Question], completions: Sequence[Completion]
     return [
         TrainRecord(id=c.id, question=by_id[c.id].question, answer=by_id[c.id].answer, kind=c.kind,
                     rationale=c.text.strip(), teacher=c.teacher, source=by_id[c.id].source, sample=c.sample,
-                    style=by_id[c.id].style)
+                    style=by_id[c.id].style,
+                    **({"label": "teacher", "agreement": round(labels[c.id].agreement, 4)} if labels else {}))
         for group in kept.values() for c in group
     ]
+
+
+def counted(completions: Sequence[Completion], samples: dict[str, int]) -> list[Completion]:
+    """Each sample's latest completion, of the samples a run with ``samples`` asks for."""
+    return [c for c in RAW.latest(completions) if c.sample < samples.get(c.kind, 0)]
 
 
 def compute_stats(questions: Sequence[Question], completions: Sequence[Completion], train: Sequence[TrainRecord],
@@ -192,7 +200,7 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
     """Yield (correct / completions) and coverage (questions with a correct one) per kind; whether
     every sample asked for has a completion (``complete``) and how many do not yet (``missing``)."""
     ids = {q.id for q in questions}
-    current = [c for c in RAW.latest(completions) if c.id in ids and c.sample < samples.get(c.kind, 0)]
+    current = [c for c in counted(completions, samples) if c.id in ids]
     stats: dict = {"questions": len(ids), "samples": len(ids) * sum(samples.values()), "completions": 0,
                    "request_errors": 0, "kinds": {}}
     for kind, n in samples.items():
@@ -231,17 +239,23 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
 def finish(files: RunFiles, samples: dict[str, int], max_per_question: int | None,
            completions: Sequence[Completion] | None = None, run: dict | None = None,
            questions: Sequence[Question] | None = None, keep: Callable[[Completion], bool] | None = None,
-           filters: dict | None = None) -> dict:
+           filters: dict | None = None, labelling: Labelling | None = None) -> dict:
     """Rebuild ``train.jsonl`` and ``stats.json`` from the folder (atomically), or from the
     ``completions`` and ``questions`` it holds when given; the stats. ``keep``: a further filter
-    of the correct completions; ``filters``: what each filter kept, recorded in the stats."""
+    of the correct completions; ``filters``: what each filter kept, recorded in the stats;
+    ``labelling``: the questions have no gold answers, the teacher's vote labels them."""
     if questions is None:
         questions = read_questions(files.questions)
     if completions is None:
         completions = read_raw(files.raw)[0]
-    train = build_train(questions, completions, max_per_question, keep)
+    labels = None
+    if labelling is not None:
+        questions, completions, labels = labelling.apply(questions, completions, counted(completions, samples))
+    train = build_train(questions, completions, max_per_question, keep, labels)
     write_jsonl_atomic(files.train, (t.model_dump() for t in train))
     stats = compute_stats(questions, completions, train, samples, run)
+    if labelling is not None:
+        stats["labels"] = labelling.stats(questions, labels)
     if filters is not None:
         stats["filters"] = filters
     write_atomic(files.stats, json.dumps(stats, indent=2) + "\n")
@@ -347,10 +361,12 @@ class Hooks:
 
 
 def run(config: RunConfig, questions: Sequence[Question], teacher: Teacher, files: RunFiles, *, tolerance: float,
-        timeout: float, max_per_question: int | None, started: float, hooks: Hooks = Hooks()) -> Outcome:
+        timeout: float, max_per_question: int | None, started: float, hooks: Hooks = Hooks(),
+        min_agreement: float = DEFAULT_MIN_AGREEMENT) -> Outcome:
     """The teacher stage: record ``config`` and the questions in the folder (refusing other settings),
     ask for every sample still missing, verify and append each reply, rebuild ``train.jsonl`` and
-    ``stats.json``. ``started``: when the command started (for the run's timings)."""
+    ``stats.json``. ``started``: when the command started (for the run's timings); ``min_agreement``:
+    with ``config.no_gold``, the agreement a teacher label needs (:mod:`mixdistill_plugin.labels`)."""
     # The executor's processes get ready in the background while the teacher connects.
     executor = Executor(timeout=timeout)
     if any(get_kind(kind).reader == "execute" for kind in config.samples):
@@ -380,7 +396,8 @@ def run(config: RunConfig, questions: Sequence[Question], teacher: Teacher, file
             outcome.interrupted = exc
         finally:
             outcome.summary = finish(files, config.samples, max_per_question, recorded,
-                                   run=run_stats(teacher, progress, started), questions=held)
+                                     run=run_stats(teacher, progress, started), questions=held,
+                                     labelling=Labelling(min_agreement, tolerance) if config.no_gold else None)
     return outcome
 
 
@@ -409,7 +426,19 @@ def run_stats(teacher: Teacher, progress: Progress, started: float) -> dict:
 def refilter(files: RunFiles, executor: Executor, tolerance: float, max_per_question: int | None) -> dict:
     """Verify every recorded completion again (tolerance, executor) and rebuild the outputs."""
     config, rechecked = recheck(files, executor, tolerance)
-    return finish(files, config.samples, max_per_question, rechecked)
+    return finish(files, config.samples, max_per_question, rechecked, labelling=labelling_of(files, config, tolerance))
+
+
+def labelling_of(files: RunFiles, config: RunConfig, tolerance: float) -> Labelling | None:
+    """How a folder without gold answers is labelled when its outputs are rebuilt: the threshold its
+    last run used (``stats.json``); ``None`` for a folder with gold answers."""
+    if not config.no_gold:
+        return None
+    try:
+        before = float(json.loads(files.stats.read_text())["labels"]["min_agreement"])
+    except (OSError, ValueError, KeyError, TypeError):
+        before = DEFAULT_MIN_AGREEMENT
+    return Labelling(before, tolerance)
 
 
 def recheck(files: RunFiles, executor: Executor, tolerance: float) -> tuple[RunConfig, list[Completion]]:

@@ -319,7 +319,7 @@ def filter_teacher(files, executor, tolerance: float, max_per_question: int | No
                    grades_path: Path) -> dict:
     """Rebuild a teacher folder's ``train.jsonl`` from the completions that are right AND graded at
     least ``min_grade``; the stats, with ``filters``: how many each filter kept, per kind."""
-    from mixdistill_plugin.generate import build_train, finish, read_questions, recheck
+    from mixdistill_plugin.generate import build_train, counted, finish, labelling_of, read_questions, recheck
 
     grades = grades_by_completion(grades_path)
     config, completions = recheck(files, executor, tolerance)
@@ -329,8 +329,11 @@ def filter_teacher(files, executor, tolerance: float, max_per_question: int | No
         return grade is not None and grade >= min_grade
 
     questions = read_questions(files.questions)
-    right = build_train(questions, completions, max_per_question)
-    graded = build_train(questions, completions, max_per_question, graded_well)
+    labelling = labelling_of(files, config, tolerance)
+    labelled, checked, labels = (labelling.apply(questions, completions, counted(completions, config.samples)) if labelling
+                                 else (questions, completions, None))
+    right = build_train(labelled, checked, max_per_question, labels=labels)
+    graded = build_train(labelled, checked, max_per_question, graded_well, labels)
     kinds = list(config.samples)
     filters = {
         "min_grade": min_grade,
@@ -341,7 +344,7 @@ def filter_teacher(files, executor, tolerance: float, max_per_question: int | No
                            for k in kinds},
     }
     return finish(files, config.samples, max_per_question, completions, questions=questions, keep=graded_well,
-                  filters=filters)
+                  filters=filters, labelling=labelling)
 
 
 # --- the report's section -------------------------------------------------------------------------

@@ -186,7 +186,8 @@ _BUILT_WHEN_USED = ConfigDict(defer_build=True)  # validators are built at first
 
 
 class Question(BaseModel):
-    """A problem with its gold answer, as every command sees it.
+    """A problem with its gold answer (``None``: none, see :mod:`mixdistill_plugin.labels`), as every
+    command sees it.
 
     ``answer`` is a number, or a label among ``choices`` (:mod:`mixdistill_plugin.answers`);
     ``answer_type`` says how model text is read for it (:attr:`spec`), ``style`` which wording and
@@ -202,7 +203,7 @@ class Question(BaseModel):
     question: str = Field(min_length=1)
     answer_type: Literal["number", "choice", "label", "yes_no"] = "number"
     choices: list[str] = Field(default_factory=list)
-    answer: float | str
+    answer: float | str | None  # None: no gold answer (generate --no-gold); the teacher's vote labels it
     source: str
     style: str = "math"
     annotation: str | None = None
@@ -211,6 +212,8 @@ class Question(BaseModel):
     @field_validator("answer", mode="before")
     @classmethod
     def _gold(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            return None
         kind = info.data.get("answer_type", "number")
         if kind == "number":
             return _gold_number(value)
@@ -262,6 +265,8 @@ class TrainRecord(BaseModel):
     source: str = ""
     sample: int = 0
     style: str = "math"
+    label: Literal["gold", "teacher"] = "gold"  # teacher: no gold answer, ``answer`` is the teacher's vote
+    agreement: float | None = None  # label "teacher": the share of the question's completions that gave it
 
 
 Model = TypeVar("Model", bound=BaseModel)

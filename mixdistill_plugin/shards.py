@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from mixdistill_plugin.answers import DEFAULT_TOLERANCE
 from mixdistill_plugin.errors import UserError
-from mixdistill_plugin.generate import RAW, RunConfig, RunFiles, finish, read_questions
+from mixdistill_plugin.generate import RAW, RunConfig, RunFiles, finish, labelling_of, read_questions
 from mixdistill_plugin.jsonl import write_jsonl_atomic, write_atomic
 
 
@@ -93,7 +94,8 @@ def merge(out: Path, folders: Sequence[Path]) -> Merged:
     write_jsonl_atomic(target.questions, (q.model_dump() for q in questions.values()))
     completions = [RAW.model.model_validate_json(line) for line in lines]
     write_atomic(target.raw, "".join(line + "\n" for line in lines))
-    stats = finish(target, merged.samples, None, completions, questions=list(questions.values()))
+    stats = finish(target, merged.samples, None, completions, questions=list(questions.values()),
+                   labelling=labelling_of(RunFiles(folders[0]), merged, DEFAULT_TOLERANCE))
     return Merged(stats, sorted(specs), missing)
 
 

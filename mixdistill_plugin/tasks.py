@@ -111,6 +111,7 @@ def load_questions(dataset: str, split: str | None = None, *, data_dir: str | Pa
 
     ``split`` of a named dataset defaults to its test split; an unknown split is an :class:`UnknownSplit` that
     names the task's splits. A bad row of a file raises its ``InputError`` unless ``fields.skip_bad_rows``.
+    With ``fields.no_gold`` the questions come without their answers and annotations.
     """
     if is_task(dataset):
         task = get_task(dataset)
@@ -119,6 +120,9 @@ def load_questions(dataset: str, split: str | None = None, *, data_dir: str | Pa
             raise UnknownSplit(f"--split: {dataset} has no split {split!r}; its splits: {', '.join(task.splits)} "
                              f"(train: {task.train_split}, test: {task.test_split})")
         questions, errors = task.read(split, data_dir_from(data_dir)), []
+        if fields.no_gold:  # hidden from the run: the teacher's vote labels the questions
+            questions = [q.model_copy(update={"answer": None, "annotation": None, "decomposition": None})
+                         for q in questions]
     else:
         questions, errors = data.from_file(Path(dataset), fields)
     return (questions[:limit] if limit is not None else questions), errors

@@ -32,6 +32,12 @@ def _filter_options(f):
               "ids; merge the shards' folders with `mixdistill merge`.")
 @data_dir_option
 @field_options
+@click.option("--no-gold", is_flag=True,
+              help="The questions have no gold answers (any given are not used): each is labelled by the mixed "
+                   "vote of the teacher's own answers and kept only where they agree enough (--min-agreement).")
+@click.option("--min-agreement", type=click.FloatRange(0, 1), metavar="SHARE",
+              help="--no-gold: the share of a question's completions that must give the vote's answer "
+                   "[default: 0.75; on two paths: both agree; measured in docs/teacher-data.md].")
 @teacher_option
 @click.option("--model", help="Model name (openai) or path (hf, vllm).")
 @click.option("--recording", "recordings", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -49,7 +55,7 @@ def _filter_options(f):
               help="Output folder (created; an existing one is resumed).")
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, teacher, model, recordings,
+def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_gold, min_agreement, teacher, model, recordings,
              base_url, concurrency, retries, request_timeout, give_up_after, batch_size, samples, temperature,
              max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
     """Ask a teacher for CoT rationales and PoT programs (and Socratic decompositions), keep the correct ones.
@@ -59,6 +65,8 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, teac
     OUT/train.jsonl, the input of the Axolotl formatter. Run the same command again to resume;
     the summary and OUT/stats.json say whether the output is complete. Exit codes: 0 done (see
     the summary for samples still missing), 1 the teacher is unavailable, 2 bad input, 130 interrupted.
+    With --no-gold, questions need no answer: the teacher's own mixed vote labels each one where its
+    completions agree enough, and the kept records say so ("label": "teacher", "agreement").
 
     \b
     mixdistill generate --dataset svamp --teacher gold --out runs/gold
@@ -72,6 +80,20 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, teac
     started = time.monotonic()
     if not samples:
         raise click.UsageError("nothing to ask: every --<kind>-samples is 0")
+    if min_agreement is not None and not no_gold:
+        raise click.UsageError("--min-agreement labels questions without gold answers: add --no-gold")
+    if no_gold and teacher == "gold":
+        raise click.UsageError("--no-gold: the gold teacher writes from the gold answers; choose another --teacher")
+    from mixdistill_plugin.labels import DEFAULT_MIN_AGREEMENT
+
+    min_agreement = DEFAULT_MIN_AGREEMENT if min_agreement is None else min_agreement
+    if no_gold:
+        from dataclasses import replace
+
+        fields = replace(fields, no_gold=True)
+        if sum(samples.values()) < 2:
+            click.echo("--no-gold: one sample per question always agrees with itself; ask for more to filter by "
+                       "agreement", err=True)
     questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=fields)
     if shard:
         from mixdistill_plugin.shards import parse_shard, shard_of
@@ -95,7 +117,7 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, teac
     styles = sorted({q.style for q in questions})
     config = RunConfig(dataset=dataset, split=split, teacher=backend.name, samples=samples, temperature=temperature,
                        max_tokens=max_tokens, seed=seed, shots=shots,
-                       prompts=prompts_fingerprint(list(samples), shots, styles), shard=shard)
+                       prompts=prompts_fingerprint(list(samples), shots, styles), shard=shard, no_gold=no_gold)
     files = RunFiles(out)
     if flagged is not None and not dry_run:
         from mixdistill_plugin.commands.contamination import write_flags
@@ -105,7 +127,7 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, teac
     if dry_run:
         _dry_run(questions, samples, shots, get_backend(teacher).chat, files)
         return
-    _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started)
+    _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started, min_agreement)
 
 
 def _decontaminate(questions, specs, data_dir, fields) -> list:
@@ -160,7 +182,8 @@ def _dry_run(questions, samples, shots, chat: bool, files) -> None:
                f"({len(questions)} questions, {len(done)} completions already in {files.raw})")
 
 
-def _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started) -> None:
+def _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started,
+         min_agreement) -> None:
     """Run the teacher stage with a progress bar; print the summary; exit 1 if the teacher stopped
     early, 130 if interrupted (everything received is kept either way)."""
     import sys
@@ -188,7 +211,8 @@ def _run(questions, backend, config, files, tolerance, timeout, max_per_question
 
     try:
         outcome = run(config, questions, backend, files, tolerance=tolerance, timeout=timeout,
-                      max_per_question=max_per_question, started=started, hooks=Hooks(start, reply))
+                      max_per_question=max_per_question, started=started, hooks=Hooks(start, reply),
+                      min_agreement=min_agreement)
     finally:
         bar.close()
     summary(outcome.summary, files)
@@ -228,6 +252,9 @@ def summary(stats: dict, files) -> None:
                  + (f" ({run['requests_per_second']:.1f}/s after {run['startup_seconds']:.1f}s of start-up)"
                     if run.get("requests_per_second") else ""))
     click.echo(line)
+    if labels := stats.get("labels"):
+        click.echo(f"labelled by the teacher's vote: {labels['labelled']} of {labels['questions']} questions "
+                   f"(agreement at least {labels['min_agreement']:g})")
     click.echo(f"kept {stats['kept']} rationales in {files.train}")
 
 
