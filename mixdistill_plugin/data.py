@@ -202,8 +202,8 @@ class FileFields:
     """How a user's file is read: which field holds the question, the gold answer, the id and the
     choices; ``choices``, one label set for every row that has none; ``skip_bad_rows``: report and skip
     a bad row instead of stopping. A row's answer is a label when the row (or ``choices``) gives
-    choices, yes/no when it is a JSON boolean, a number otherwise. ``no_gold``: no row needs an answer
-    and none is used (a question with choices, or with ``--choices``, takes a label; any other a number)."""
+    choices, yes/no when it is a JSON boolean, a number otherwise. ``no_gold``: rows have no answer (one
+    that has is refused); a question with choices, or with ``--choices``, takes a label, any other a number."""
 
     question_field: str = "question"
     answer_field: str = "answer"
@@ -242,6 +242,10 @@ def _question(path: Path, number: int, row: dict, fields: FileFields, seen: set,
     for field in (fields.question_field, *(() if fields.no_gold else (fields.answer_field,))):
         if row.get(field) in (None, ""):
             raise InputError(path, number, field, "missing", hint)
+    if fields.no_gold and row.get(fields.answer_field) not in (None, ""):
+        raise InputError(path, number, fields.answer_field, "given, but --no-gold says the questions have no answer",
+                         "Drop the field (or name another with --answer-field), or run without --no-gold to check "
+                         "against it")
     text = str(row[fields.question_field])
     id_field = fields.id_field or ("id" if row.get("id") not in (None, "") else None)
     if id_field:
@@ -260,7 +264,7 @@ def _question(path: Path, number: int, row: dict, fields: FileFields, seen: set,
     choices = row.get(fields.choices_field) or list(fields.choices)
     if not isinstance(choices, list) or not all(isinstance(c, str) and c.strip() for c in choices):
         raise InputError(path, number, fields.choices_field, "expected a list of non-empty strings", hint)
-    answer = None if fields.no_gold else row[fields.answer_field]
+    answer = row.get(fields.answer_field)
     try:
         if choices:
             return Question(id=qid, question=with_choices(text, choices), answer=answer, answer_type="choice",

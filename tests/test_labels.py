@@ -84,6 +84,13 @@ def test_a_file_without_answers_labelled_from_a_users_own_recording(tmp_path):
     refused = generate("--dataset", str(questions), "--teacher", "recorded", "--recording", str(recording),
                        "--out", str(tmp_path / "refused"))
     assert refused.exit_code == 2 and "q.jsonl:1: field 'answer': missing" in refused.output
+    answered = _write(tmp_path / "answered.jsonl", [{"id": "x", "question": "Where?", "choices": ["a", "b"],
+                                                     "answer": "a"}])
+    refused = generate("--dataset", str(answered), "--teacher", "recorded", "--recording", str(recording), "--no-gold",
+                       "--out", str(tmp_path / "refused"))
+    assert refused.exit_code == 2 and (
+        "answered.jsonl:1: field 'answer': given, but --no-gold says the questions have no answer") in refused.output
+    assert not (tmp_path / "refused").exists()
     out = tmp_path / "out"
     result = generate("--dataset", str(questions), "--teacher", "recorded", "--recording", str(recording), "--no-gold",
                       "--cot-samples", "3", "--out", str(out))
