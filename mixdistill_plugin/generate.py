@@ -29,6 +29,7 @@ from typing import Callable, Sequence
 from pydantic import BaseModel
 
 from mixdistill_plugin.answers import answers_equal
+from mixdistill_plugin.cost import Price
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, write_atomic, write_jsonl_atomic
@@ -239,11 +240,12 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
 def finish(files: RunFiles, samples: dict[str, int], max_per_question: int | None,
            completions: Sequence[Completion] | None = None, run: dict | None = None,
            questions: Sequence[Question] | None = None, keep: Callable[[Completion], bool] | None = None,
-           filters: dict | None = None, labelling: Labelling | None = None) -> dict:
+           filters: dict | None = None, labelling: Labelling | None = None, price: Price | None = None) -> dict:
     """Rebuild ``train.jsonl`` and ``stats.json`` from the folder (atomically), or from the
     ``completions`` and ``questions`` it holds when given; the stats. ``keep``: a further filter
     of the correct completions; ``filters``: what each filter kept, recorded in the stats;
-    ``labelling``: the questions have no gold answers, the teacher's vote labels them."""
+    ``labelling``: the questions have no gold answers, the teacher's vote labels them; ``price``: the
+    stats say what the folder's tokens cost (else the cost a previous run recorded is kept, re-priced)."""
     if questions is None:
         questions = read_questions(files.questions)
     if completions is None:
@@ -256,6 +258,10 @@ def finish(files: RunFiles, samples: dict[str, int], max_per_question: int | Non
     stats = compute_stats(questions, completions, train, samples, run)
     if labelling is not None:
         stats["labels"] = labelling.stats(questions, labels)
+    if price is None:
+        price = recorded_price(files)
+    if price is not None:
+        stats["cost"] = price.section(stats)
     if filters is not None:
         stats["filters"] = filters
     write_atomic(files.stats, json.dumps(stats, indent=2) + "\n")
@@ -362,11 +368,12 @@ class Hooks:
 
 def run(config: RunConfig, questions: Sequence[Question], teacher: Teacher, files: RunFiles, *, tolerance: float,
         timeout: float, max_per_question: int | None, started: float, hooks: Hooks = Hooks(),
-        min_agreement: float = DEFAULT_MIN_AGREEMENT) -> Outcome:
+        min_agreement: float = DEFAULT_MIN_AGREEMENT, price: Price | None = None) -> Outcome:
     """The teacher stage: record ``config`` and the questions in the folder (refusing other settings),
     ask for every sample still missing, verify and append each reply, rebuild ``train.jsonl`` and
     ``stats.json``. ``started``: when the command started (for the run's timings); ``min_agreement``:
-    with ``config.no_gold``, the agreement a teacher label needs (:mod:`mixdistill_plugin.labels`)."""
+    with ``config.no_gold``, the agreement a teacher label needs (:mod:`mixdistill_plugin.labels`);
+    ``price``: what a million tokens cost (:mod:`mixdistill_plugin.cost`)."""
     # The executor's processes get ready in the background while the teacher connects.
     executor = Executor(timeout=timeout)
     if any(get_kind(kind).reader == "execute" for kind in config.samples):
@@ -397,7 +404,8 @@ def run(config: RunConfig, questions: Sequence[Question], teacher: Teacher, file
         finally:
             outcome.summary = finish(files, config.samples, max_per_question, recorded,
                                      run=run_stats(teacher, progress, started), questions=held,
-                                     labelling=Labelling(min_agreement, tolerance) if config.no_gold else None)
+                                     labelling=Labelling(min_agreement, tolerance) if config.no_gold else None,
+                                     price=price)
     return outcome
 
 
@@ -420,6 +428,9 @@ def run_stats(teacher: Teacher, progress: Progress, started: float) -> dict:
         figures["samples_per_request"] = "one (the server ignores n)" if teacher.one_per_request else "n"
     if len(getattr(teacher, "replicas", ())) > 1:
         figures["replicas"] = teacher.replica_counts()
+    if counts.get("no_usage"):  # the server sent no token counts: counted with --tokenizer, or not at all
+        figures["replies_without_usage"] = counts["no_usage"]
+        figures["tokens_counted_locally"] = counts["counted_locally"]
     return figures
 
 
@@ -427,6 +438,15 @@ def refilter(files: RunFiles, executor: Executor, tolerance: float, max_per_ques
     """Verify every recorded completion again (tolerance, executor) and rebuild the outputs."""
     config, rechecked = recheck(files, executor, tolerance)
     return finish(files, config.samples, max_per_question, rechecked, labelling=labelling_of(files, config, tolerance))
+
+
+def recorded_price(files: RunFiles) -> Price | None:
+    """The price the folder's last run was costed at (``stats.json``), if any."""
+    try:
+        prices = json.loads(files.stats.read_text())["cost"]["per_million_tokens"]
+        return Price(float(prices["prompt"]), float(prices["completion"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def labelling_of(files: RunFiles, config: RunConfig, tolerance: float) -> Labelling | None:

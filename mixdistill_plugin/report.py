@@ -155,8 +155,8 @@ def _cell(correct: dict[str, bool]) -> str:
 
 
 def teacher_table(runs: Sequence[Path]) -> list[str]:
-    lines = ["| run | teacher | questions | kind | completions | yield % | kept | coverage % |",
-             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |"]
+    lines = ["| run | teacher | questions | kind | completions | yield % | kept | coverage % | tokens in / out | cost |",
+             "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for run in runs:
         stats_path = run / "teacher" / "stats.json"
         if not stats_path.exists():
@@ -166,8 +166,11 @@ def teacher_table(runs: Sequence[Path]) -> list[str]:
         teacher = json.loads(config_path.read_text())["teacher"] if config_path.exists() else "?"
         for kind, k in stats["kinds"].items():
             share = {name: None if k[name] is None else 100 * k[name] for name in ("yield", "coverage")}
+            cost = stats.get("cost", {}).get("kinds", {}).get(kind)
             lines.append(f"| {run.name} | {teacher} | {stats['questions']} | {kind} | {k['completions']} | "
-                         f"{_pct(share['yield'])} | {k['kept']} | {_pct(share['coverage'])} |")
+                         f"{_pct(share['yield'])} | {k['kept']} | {_pct(share['coverage'])} | "
+                         f"{k.get('prompt_tokens', 0):,} / {k.get('completion_tokens', 0):,} | "
+                         f"{'-' if cost is None else f'{cost:.4f}'} |")
     return lines
 
 

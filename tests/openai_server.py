@@ -84,6 +84,7 @@ class Script:
     model: str | None = None  # when set, requests for another model get 404
     reply_to: Callable[[dict], str] | None = None  # a scripted judge: the content of each choice
     response_formats: tuple[str, ...] | None = None  # when set, other response_format types get 400
+    usage: bool = True  # False: replies carry no "usage" (token counts), as some servers and proxies send
 
 
 @dataclass
@@ -240,6 +241,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 first = seed
         reply = _completion(body["model"], len(state.requests), [texts[(first + i) % len(texts)] for i in range(count)])
+        if not script.usage:
+            del reply["usage"]
         if script.content_parts:
             for choice in reply["choices"]:
                 text = choice["message"]["content"]

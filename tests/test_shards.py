@@ -143,5 +143,7 @@ def test_replicas_one_killed_mid_run_lose_and_duplicate_nothing(tmp_path):
     assert list(counts) == [server.base_url for server in servers] and stats["complete"]
     assert all(c["requests"] > 0 for c in counts.values())
     assert sum(c["requests"] for c in counts.values()) == stats["run"]["requests"]
+    for tokens in ("prompt_tokens", "completion_tokens"):  # each replica's tokens, adding up to the folder's
+        assert all(c[tokens] > 0 for c in counts.values()) and sum(c[tokens] for c in counts.values()) == stats[tokens]
     served = [len(s.requests) for s in servers]
     assert served[1] < min(served[0], served[2])  # the killed one took no more after it went down

@@ -12,6 +12,15 @@ from mixdistill_plugin.commands.options import (data_dir_option, field_options, 
                                                  teacher_option, timeout_option, tolerance_option)
 
 
+def _price(ctx: click.Context, param: click.Parameter, value: str | None):
+    from mixdistill_plugin.cost import Price
+
+    try:
+        return None if value is None else Price.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _filter_options(f):
     f = click.option("--max-per-question", type=click.IntRange(min=1),
                      help="Keep at most K distinct correct rationales per question and kind.")(f)
@@ -44,6 +53,12 @@ def _filter_options(f):
               help="recorded: a JSON Lines file of {\"id\", \"kind\", \"text\"} completions to replay (repeatable) "
                    "[default: the recordings shipped for --dataset].")
 @server_options
+@click.option("--tokenizer", metavar="NAME_OR_PATH",
+              help="openai: count tokens with this tokenizer (the served model's) where the server's replies carry "
+                   "no usage; stats.json says how many were counted so.")
+@click.option("--price", metavar="PROMPT/COMPLETION", callback=_price,
+              help="What a million prompt and completion tokens cost (e.g. 3/15): the run's cost in the summary, "
+                   "stats.json and the report.")
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="hf: prompts per batch.")
 @sample_options
 @click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(min=0))
@@ -56,7 +71,7 @@ def _filter_options(f):
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_gold, min_agreement, teacher, model, recordings,
-             base_url, concurrency, retries, request_timeout, give_up_after, batch_size, samples, temperature,
+             base_url, concurrency, retries, request_timeout, give_up_after, tokenizer, price, batch_size, samples, temperature,
              max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
     """Ask a teacher for CoT rationales and PoT programs (and Socratic decompositions), keep the correct ones.
 
@@ -105,7 +120,7 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_g
         dropped = {f.id for f in flagged}
         questions = [q for q in questions if q.id not in dropped]
     backend = make_teacher(teacher, TeacherOptions(model, tuple(base_url), concurrency, retries, request_timeout,
-                                                   give_up_after, batch_size, dataset, tuple(recordings)))
+                                                   give_up_after, batch_size, dataset, tuple(recordings), tokenizer))
     for error in skipped:
         click.echo(f"skipped {error}", err=True)
     samples, left_out = applicable(samples, questions)
@@ -127,7 +142,8 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_g
     if dry_run:
         _dry_run(questions, samples, shots, get_backend(teacher).chat, files)
         return
-    _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started, min_agreement)
+    _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started, min_agreement,
+         price)
 
 
 def _decontaminate(questions, specs, data_dir, fields) -> list:
@@ -183,7 +199,7 @@ def _dry_run(questions, samples, shots, chat: bool, files) -> None:
 
 
 def _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started,
-         min_agreement) -> None:
+         min_agreement, price) -> None:
     """Run the teacher stage with a progress bar; print the summary; exit 1 if the teacher stopped
     early, 130 if interrupted (everything received is kept either way)."""
     import sys
@@ -212,7 +228,7 @@ def _run(questions, backend, config, files, tolerance, timeout, max_per_question
     try:
         outcome = run(config, questions, backend, files, tolerance=tolerance, timeout=timeout,
                       max_per_question=max_per_question, started=started, hooks=Hooks(start, reply),
-                      min_agreement=min_agreement)
+                      min_agreement=min_agreement, price=price)
     finally:
         bar.close()
     summary(outcome.summary, files)
@@ -251,7 +267,15 @@ def summary(stats: dict, files) -> None:
                  + f" in {run['wall_seconds']:.1f}s"
                  + (f" ({run['requests_per_second']:.1f}/s after {run['startup_seconds']:.1f}s of start-up)"
                     if run.get("requests_per_second") else ""))
+    if run and run.get("replies_without_usage"):
+        line += (f"; {run['replies_without_usage']} replies carried no token counts, "
+                 + (f"{run['tokens_counted_locally']} counted with --tokenizer" if run["tokens_counted_locally"]
+                    else "not counted (pass --tokenizer to count them)"))
     click.echo(line)
+    if cost := stats.get("cost"):
+        click.echo(f"cost: {cost['total']:.4f} at {cost['per_million_tokens']['prompt']:g}/"
+                   f"{cost['per_million_tokens']['completion']:g} per million tokens ("
+                   + ", ".join(f"{kind} {value:.4f}" for kind, value in cost["kinds"].items()) + ")")
     if labels := stats.get("labels"):
         click.echo(f"labelled by the teacher's vote: {labels['labelled']} of {labels['questions']} questions "
                    f"(agreement at least {labels['min_agreement']:g})")

@@ -37,6 +37,7 @@ class TeacherOptions:
     batch_size: int = 8
     dataset: str | None = None
     recordings: tuple[Path, ...] = ()
+    tokenizer: str | None = None  # counts tokens where the server sends no usage (teachers.tokens)
 
 
 @dataclass(frozen=True)

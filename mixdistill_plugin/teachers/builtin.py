@@ -10,9 +10,11 @@ from mixdistill_plugin.teachers.backends import Backend, TeacherOptions
 
 def _openai(options: TeacherOptions) -> Teacher:
     from mixdistill_plugin.teachers.openai_chat import OpenAITeacher
+    from mixdistill_plugin.teachers.tokens import tokenizer_counter
 
     return OpenAITeacher(options.model, options.base_url, concurrency=options.concurrency, retries=options.retries,
-                         timeout=options.request_timeout, give_up_after=options.give_up_after)
+                         timeout=options.request_timeout, give_up_after=options.give_up_after,
+                         count_tokens=tokenizer_counter(options.tokenizer) if options.tokenizer else None)
 
 
 def _hf(options: TeacherOptions) -> Teacher:

@@ -47,6 +47,7 @@ from typing import AsyncIterator, Callable, Protocol, Sequence
 
 from mixdistill_plugin.prompts import chat_messages, get_kind
 from mixdistill_plugin.teachers import Reply, Request, Sampling, TeacherUnavailable, truncate_at_stop
+from mixdistill_plugin.teachers.tokens import Counter
 
 RETRY_STATUS = frozenset({408, 409, 429})
 FIRST_BACKOFF = 0.5
@@ -65,6 +66,8 @@ class Replica:
     down_until: float = 0.0
     requests: int = 0
     connection_failures: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
 
     @property
     def url(self) -> str:
@@ -95,8 +98,9 @@ class OpenAIChat:
 
     def __init__(self, model: str, base_url: str | Sequence[str] | None, *, concurrency: int = 32, retries: int = 6,
                  timeout: float = 120.0, give_up_after: float = 120.0,
-                 notice: Callable[[str], None] | None = None) -> None:
+                 notice: Callable[[str], None] | None = None, count_tokens: Counter | None = None) -> None:
         self.model = model
+        self.count_tokens = count_tokens  # for replies without usage (teachers.tokens)
         urls = [base_url] if base_url is None or isinstance(base_url, str) else list(base_url) or [None]
         self.replicas = [Replica(url) for url in urls]
         self.base_url = ", ".join(url or DEFAULT_BASE_URL for url in urls)
@@ -107,7 +111,7 @@ class OpenAIChat:
         self.notice = notice or (lambda message: print(message, file=sys.stderr))
         self.name = f"openai:{model}"
         self.one_per_request = False  # set when the server is seen to ignore `n`
-        self.counts = {"requests": 0, "retries": 0, "failed": 0}
+        self.counts = {"requests": 0, "retries": 0, "failed": 0, "no_usage": 0, "counted_locally": 0}
         self.first_sent: float | None = None
         self._last_contact = time.monotonic()
         self._warned_unreachable = False
@@ -254,7 +258,9 @@ class OpenAIChat:
         return min(up, key=lambda r: r.in_flight)
 
     def replica_counts(self) -> dict[str, dict[str, int]]:
-        return {r.base_url or DEFAULT_BASE_URL: {"requests": r.requests, "connection_failures": r.connection_failures}
+        return {r.base_url or DEFAULT_BASE_URL: {"requests": r.requests, "connection_failures": r.connection_failures,
+                                                 "prompt_tokens": r.prompt_tokens,
+                                                 "completion_tokens": r.completion_tokens}
                 for r in self.replicas}
 
     async def _attempt(self, client, request: Asked, body: dict) -> tuple[Reply, int]:
@@ -317,8 +323,15 @@ class OpenAIChat:
         if not texts:
             raise Fault("the reply's choices held no text (empty completion)")
         usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        reply = Reply(request, texts=texts[: len(request.samples)], prompt_tokens=_int(usage.get("prompt_tokens")),
-                      completion_tokens=_int(usage.get("completion_tokens")))
+        prompt, completion = _int(usage.get("prompt_tokens")), _int(usage.get("completion_tokens"))
+        if not usage:
+            self.counts["no_usage"] += 1
+            if self.count_tokens is not None:
+                prompt, completion = self.count_tokens(body.get("messages", []), texts[: len(request.samples)])
+                self.counts["counted_locally"] += 1
+        replica.prompt_tokens += prompt
+        replica.completion_tokens += completion
+        reply = Reply(request, texts=texts[: len(request.samples)], prompt_tokens=prompt, completion_tokens=completion)
         return reply, len(choices)
 
     def _connection_fault(self, exc: BaseException) -> None:
