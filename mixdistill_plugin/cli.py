@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import click
 
 from mixdistill_plugin import __version__
-from mixdistill_plugin.commands.axolotl_config import axolotl_config
-from mixdistill_plugin.commands.contamination import contamination
-from mixdistill_plugin.commands.doctor import doctor
-from mixdistill_plugin.commands.eval import eval_command
-from mixdistill_plugin.commands.generate import filter_command, generate
-from mixdistill_plugin.commands.grade import grade
-from mixdistill_plugin.commands.merge import merge
-from mixdistill_plugin.commands.recipes import recipes
-from mixdistill_plugin.commands.report import report
-from mixdistill_plugin.commands.score import score
-from mixdistill_plugin.commands.socratic import socratic
-from mixdistill_plugin.commands.solve import solve
-from mixdistill_plugin.commands.tasks import tasks
 from mixdistill_plugin.containment import WEAK_ENV
 from mixdistill_plugin.errors import UserError
 
 
+COMMANDS = {  # each command's module is imported only when it runs (or when --help lists them all)
+    "generate": "generate:generate",
+    "filter": "generate:filter_command",
+    "merge": "merge:merge",
+    "contamination": "contamination:contamination",
+    "grade": "grade:grade",
+    "axolotl-config": "axolotl_config:axolotl_config",
+    "eval": "eval:eval_command",
+    "report": "report:report",
+    "recipes": "recipes:recipes",
+    "tasks": "tasks:tasks",
+    "score": "score:score",
+    "socratic": "socratic:socratic",
+    "solve": "solve:solve",
+    "doctor": "doctor:doctor",
+}
+
+
 class _Commands(click.Group):
-    """Every command's :class:`UserError` (bad input, missing data, a refused setting, an unusable
-    teacher or sandbox) is printed here, one way: ``Error: <message>``, no traceback."""
+    """The commands of :data:`COMMANDS`, each loaded when asked for. Every command's :class:`UserError`
+    (bad input, missing data, a refused setting, an unusable teacher or sandbox) is printed here, one
+    way: ``Error: <message>``, no traceback."""
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(f"mixdistill_plugin.commands.{module}"), attribute)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -66,22 +82,6 @@ def main(allow_weak_sandbox: bool) -> None:
     """
     if allow_weak_sandbox:
         os.environ[WEAK_ENV] = "1"
-
-
-main.add_command(generate)
-main.add_command(filter_command)
-main.add_command(merge)
-main.add_command(contamination)
-main.add_command(grade)
-main.add_command(axolotl_config)
-main.add_command(eval_command)
-main.add_command(report)
-main.add_command(recipes)
-main.add_command(tasks)
-main.add_command(score)
-main.add_command(socratic)
-main.add_command(solve)
-main.add_command(doctor)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,21 @@ def _options(command) -> dict[str, tuple]:
 
 
 def test_shared_options_have_one_declaration():
-    commands = {name: _options(command) for name, command in main.commands.items()}
+    commands = {name: _options(main.get_command(None, name)) for name in main.list_commands(None)}
     for option in ("--timeout", "--tolerance", "--data-dir"):
         declared = {name: spec[option] for name, spec in commands.items() if option in spec}
         assert len(declared) >= 2 and len(set(declared.values())) == 1, (option, declared)
+
+
+def test_each_command_loads_under_its_own_name_and_only_when_asked_for():
+    import subprocess
+    import sys
+
+    assert all(main.get_command(None, name).name == name for name in main.list_commands(None))
+    code = ("import sys; from mixdistill_plugin.cli import main; main.get_command(None, 'score'); "
+            "print(sorted(m for m in sys.modules if m.startswith('mixdistill_plugin.commands.')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "commands.score'" in loaded and "commands.generate'" not in loaded and "commands.eval'" not in loaded
 
 
 def test_eval_help_lists_every_task_and_group():
