@@ -10,7 +10,9 @@ sent to the last reply; its start-up, imports included, is reported beside it). 
 ideal concurrency / latency, and against the same command at concurrency 1, measured in the same
 run. The start-up is a fixed cost, so the whole command comes nearer the ideal as the run grows.
 Then 4 samples per question from a server that honours ``n`` (one request per question) and from
-one that ignores it (llama.cpp, Ollama: the command falls back to one request per sample).
+one that ignores it (llama.cpp, Ollama: the command falls back to one request per sample). Last,
+1, 2 and 4 replicas of the server (``--base-url`` repeated), each in its own process with
+``concurrency`` in flight: the rate against the replicas' ideal sum, and the requests each served.
 """
 
 from __future__ import annotations
@@ -46,15 +48,16 @@ def start_server(latency: float, honour_n: bool = True) -> tuple[multiprocessing
     return process, ready.get(timeout=30)
 
 
-def command(base_url: str, questions: int, concurrency: int, samples: int = 1) -> dict:
+def command(base_url: str | list[str], questions: int, concurrency: int, samples: int = 1) -> dict:
     """Run `mixdistill generate` once: its wall time and its stats.json."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "questions.jsonl"
         data.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus 4 minus {i}?",
                                             "answer": 4}) + "\n" for i in range(questions)))
         out = Path(tmp) / "out"
-        cmd = [str(MIXDISTILL), "generate", "--teacher", "openai", "--model", "bench", "--base-url", base_url,
-               "--dataset", str(data), "--cot-samples", str(samples), "--pot-samples", "0",
+        urls = [base_url] if isinstance(base_url, str) else base_url
+        cmd = [str(MIXDISTILL), "generate", "--teacher", "openai", "--model", "bench",
+               *(arg for url in urls for arg in ("--base-url", url)), "--dataset", str(data), "--cot-samples", str(samples), "--pot-samples", "0",
                "--concurrency", str(concurrency), "--out", str(out)]
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -83,6 +86,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1)
     parser.add_argument("--sequential", type=int, default=50, help="requests for the concurrency-1 baseline")
     parser.add_argument("--n-questions", type=int, default=500, help="questions for the 4-samples rows")
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 4],
+                        help="replica counts for the replica rows (each its own server process)")
+    parser.add_argument("--replica-requests", type=int, default=4000, help="requests of each replica row")
     args = parser.parse_args()
     ideal = args.concurrency / args.latency
     server, base_url = start_server(args.latency)
@@ -98,6 +104,15 @@ def main() -> None:
         without_n = command(base_url, args.n_questions, args.concurrency, samples=4)
     finally:
         server.terminate()
+
+    replicas = {}
+    for count in args.replicas:  # concurrency per replica as above, so the ideal is the sum of the replicas'
+        servers = [start_server(args.latency) for _ in range(count)]
+        try:
+            replicas[count] = command([url for _, url in servers], args.replica_requests, args.concurrency * count)
+        finally:
+            for process, _ in servers:
+                process.terminate()
 
     base = args.sequential / sequential["wall"]
     print(f"{cpu()}; concurrency {args.concurrency}, server latency {args.latency * 1000:.0f} ms; "
@@ -123,6 +138,15 @@ def main() -> None:
     whole_met = largest / runs[largest]["wall"] >= 0.8 * ideal
     print(f"target >= 0.8 of ideal: stats.json at every size {'met' if stats_met else 'NOT met'}; "
           f"the whole command at {largest} requests {'met' if whole_met else 'NOT met'}")
+    print(f"{f'{args.replica_requests} requests over replicas':<48}{'requests/s':>11}{'vs ideal':>10}{'per replica':>15}")
+    for count, result in replicas.items():
+        rate = result["stats"]["run"]["requests_per_second"]
+        spread = "/".join(str(c["requests"]) for c in result["stats"]["run"].get("replicas", {}).values()) or "-"
+        print(f"{f'  {count} x {args.concurrency} in flight (stats.json)':<48}{rate:>11.1f}{rate / (ideal * count):>10.2f}"
+              f"{spread:>15}")
+        whole = args.replica_requests / result["wall"]
+        print(f"{f'  {count} x {args.concurrency} in flight (whole command)':<48}{whole:>11.1f}"
+              f"{whole / (ideal * count):>10.2f}")
 
 
 if __name__ == "__main__":
