@@ -376,7 +376,8 @@ def test_subprocess_run_imports_no_heavy_stack(tmp_path):
         "import sys, runpy; sys.argv = ['mixdistill', 'score', %r, '--json'];\n"
         "try:\n    runpy.run_module('mixdistill_plugin.cli', run_name='__main__')\n"
         "except SystemExit: pass\n"
-        "heavy = sorted(m for m in ('torch', 'transformers', 'axolotl', 'lm_eval', 'datasets') if m in sys.modules)\n"
+        "heavy = sorted(m for m in ('torch', 'transformers', 'axolotl', 'lm_eval', 'datasets', 'pydantic', 'scipy')\n"
+        "               if m in sys.modules)\n"
         "print('HEAVY', heavy)"
     ) % str(preds)
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout

@@ -55,13 +55,12 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
     from mixdistill_plugin.errors import UserError
     from mixdistill_plugin.jsonl import InputError, json_line, write_jsonl_atomic
     from mixdistill_plugin.prompts import scored_kinds
-    from mixdistill_plugin.records import load_records, prediction_model
+    from mixdistill_plugin.predictions import load_predictions
     from mixdistill_plugin.scoring import METRICS, MIXED, metrics_of, score_answers, summarize
 
     name = click.format_filename(predictions)
     try:
-        items, errors = load_records(predictions, prediction_model(), skip_invalid=skip_invalid, unique="id",
-                                     context={"choices": choices})
+        items, errors = load_predictions(predictions, scored_kinds(), skip_invalid=skip_invalid, choices=choices)
     except InputError as exc:
         raise UserError(f"{exc}. {FIX}") from None
     except OSError as exc:
