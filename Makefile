@@ -68,6 +68,8 @@ ifndef SPLIT
 SPLIT := $(if $(wildcard $(MIXDISTILL)),$(shell $(MIXDISTILL) tasks $(DATASET) --train-split))
 endif
 TEACHER ?= gold
+# NO_GOLD=1: the teacher's answers are not checked against gold; its own agreeing vote labels them (generate --no-gold).
+NO_GOLD ?=
 TEACHER_MODEL ?=
 BASE_URL ?=
 COT_SAMPLES ?= 4
@@ -101,7 +103,7 @@ LOCAL_STUDENT := $(filter models/%,$(STUDENT))
 TEACHER_ARGS := --dataset $(DATASET) --split $(SPLIT) --teacher $(TEACHER) $(if $(TEACHER_MODEL),--model $(TEACHER_MODEL)) \
 	$(if $(BASE_URL),--base-url $(BASE_URL)) --cot-samples $(call samples,cot,$(COT_SAMPLES)) \
 	--pot-samples $(call samples,pot,$(POT_SAMPLES)) --socratic-samples $(call samples,socratic,$(SOCRATIC_SAMPLES)) \
-	$(if $(TRAIN_LIMIT),--limit $(TRAIN_LIMIT))
+	$(if $(TRAIN_LIMIT),--limit $(TRAIN_LIMIT)) $(if $(NO_GOLD),--no-gold)
 EVAL_ARGS := --repeats $(K) --tasks $(EVAL_TASK) $(if $(filter all,$(QUESTIONS)),,--questions $(QUESTIONS)) \
 	--gen_kwargs max_gen_toks=$(MAX_GEN_TOKS) --batch_size $(EVAL_BATCH) --seed $(or $(SEED),0) \
 	--confirm_run_unsafe_code --log_samples $(CHAT_EVAL)

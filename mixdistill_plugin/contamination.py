@@ -8,6 +8,12 @@ Two tiers, each a cheap, exact test on words:
 
 A flag names the question, the test set and the test question it matches (its id and text), the
 tier, and for ``ngram`` how many n-grams the two share.
+
+An optional third tier, a judge model (``mixdistill contamination --judge-model``), is asked about
+each ``ngram`` candidate: the same problem (the same situation and the same quantity asked for, in
+other words or with other numbers), or a different one that shares a phrase? Its verdict goes into
+the flag (``judge``: ``same``, ``different``, or ``unreadable``), and the candidates it calls
+different are left out of the flags. Exact matches need no judge.
 """
 
 from __future__ import annotations
@@ -43,9 +49,28 @@ class Flag:
     match_id: str
     match_text: str
     shared_ngrams: int = 0
+    judge: str | None = None  # the judge tier's verdict: same, different, unreadable (None: not asked)
 
     def as_row(self) -> dict:
         return asdict(self)
+
+
+JUDGE_INSTRUCTION = (
+    "You check benchmark contamination. Two questions follow. Answer SAME if they pose the same problem: "
+    "the same situation asking for the same kind of quantity, even if the wording or the numbers differ. "
+    "Answer DIFFERENT if they only share some phrasing. Reply with the one word SAME or DIFFERENT.")
+
+
+def judge_messages(flag: Flag) -> list[dict[str, str]]:
+    """The chat the judge tier sends about one candidate."""
+    return [{"role": "system", "content": JUDGE_INSTRUCTION},
+            {"role": "user", "content": f"First question:\n{flag.question}\n\nSecond question:\n{flag.match_text}"}]
+
+
+def read_verdict(text: str) -> str:
+    """``same`` or ``different`` from the judge's reply (its first such word), else ``unreadable``."""
+    found = re.search(r"\b(same|different)\b", text.lower())
+    return found.group(1) if found else "unreadable"
 
 
 class HeldOut:

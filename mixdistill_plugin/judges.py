@@ -10,12 +10,18 @@ first as OpenAI's ``json_schema`` (OpenAI, vLLM, SGLang, llama.cpp's own server)
 server refuses it (HTTP 400 or 422, or any error naming ``response_format``), as ``json_object`` with the schema (llama-cpp-python,
 several gateways), then not at all; the reply is read by :func:`rubric.read_grade` whichever way
 it was asked. ``response_format`` names one form to use from the start.
+
+:class:`OpenAIPairJudge` is the contamination check's judge tier (:mod:`mixdistill_plugin.contamination`):
+the same request loop, asked whether two questions pose the same problem.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
+from mixdistill_plugin.contamination import Flag, read_verdict
+from mixdistill_plugin.contamination import judge_messages as pair_messages
 from mixdistill_plugin.grading import GradeRequest
 from mixdistill_plugin.rubric import SCHEMA, judge_messages
 from mixdistill_plugin.teachers import Reply, Sampling, TeacherUnavailable
@@ -62,6 +68,40 @@ class OpenAIJudge(OpenAIChat):
                 self.formats.pop(0)
                 self.notice(f"the judge server refused response_format {form} ({reply.error[:120]}); "
                             f"asking with {self.formats[0]} from now on")
+
+
+@dataclass(frozen=True)
+class PairRequest:
+    """One contamination candidate for the judge tier: the ``index``-th flag (one sample)."""
+
+    index: int
+    flag: Flag
+    samples: tuple[int, ...] = (0,)
+
+
+class OpenAIPairJudge(OpenAIChat):
+    """The contamination judge tier: asks whether a flagged question and its test match are the same problem."""
+
+    role = "judge"
+
+    def body(self, request: PairRequest, sampling: Sampling) -> dict:
+        return {"model": self.model, "messages": pair_messages(request.flag), "temperature": sampling.temperature,
+                "max_tokens": sampling.max_tokens}
+
+
+def judge_pairs(judge: OpenAIPairJudge, flags: Sequence[Flag]) -> list[Flag]:
+    """``flags`` with the judge's verdict on each ``ngram`` one (exact ones are not asked)."""
+    import asyncio
+
+    asked = [PairRequest(i, f) for i, f in enumerate(flags) if f.tier == "ngram"]
+    sampling = Sampling(temperature=0.0, max_tokens=8, seed=0, shots=0)
+
+    async def ask() -> dict[int, str]:
+        return {reply.request.index: read_verdict(reply.texts[0]) if reply.texts else "unreadable"
+                async for reply in judge.replies(asked, sampling)}
+
+    verdicts = asyncio.run(ask()) if asked else {}
+    return [replace(f, judge=verdicts[i]) if i in verdicts else f for i, f in enumerate(flags)]
 
 
 class HFJudge(HFTeacher):

@@ -60,3 +60,44 @@ def test_the_command_and_generate_drop_what_it_flags(tmp_path):
     assert "decontaminated: 2 of 3 questions flagged" in generated.stderr
     assert [r["id"] for r in rows(out / "questions.jsonl")] == ["b"]
     assert [r["id"] for r in rows(out / "contamination.jsonl")] == ["a", "c"]
+
+
+def test_the_judge_tier_keeps_the_ngram_candidates_it_calls_the_same_problem(tmp_path):
+    """A real request loop against the OpenAI-protocol test server, whose judge says SAME only for the story
+    about trivia; the exact match is not asked."""
+    from openai_server import OpenAIServer, Script
+
+    test_file = tmp_path / "test.jsonl"
+    test_file.write_text("".join(json.dumps(row) + "\n" for row in [
+        {"id": "t1", "question": "Luke played 177 rounds of a trivia game and gained 46 points in each round. "
+                                 "How many points did he score?", "answer": 8142},
+        {"id": "t2", "question": "How much money does she have left after buying 3 pens at 2 dollars each "
+                                 "with her 10 dollars?", "answer": 4},
+        {"id": "t3", "question": "A farmer has 12 cows and buys 5 more. How many cows now?", "answer": 17}]))
+    train = tmp_path / "train.jsonl"
+    train.write_text("".join(json.dumps(row) + "\n" for row in [
+        {"id": "a", "question": "Luke scored 84 points after 2 rounds. He played 177 rounds of a trivia game and "
+                                "gained 46 points in each round. How many?", "answer": 42},
+        {"id": "b", "question": "Ann sold her bike. How much money does she have left after buying 3 pens at 2 "
+                                "dollars each?", "answer": 1},
+        {"id": "c", "question": "A farmer has 12 cows and buys 5 more. How many cows now?", "answer": 17}]))
+
+    def judge(body: dict) -> str:
+        return "SAME" if "trivia" in body["messages"][-1]["content"] else "They are DIFFERENT problems."
+
+    with OpenAIServer(Script(reply_to=judge)) as server:
+        result = CliRunner().invoke(main, ["contamination", str(train), "--against", str(test_file), "--judge-model",
+                                           "m", "--base-url", server.base_url, "--out", str(tmp_path / "flags.jsonl")])
+        asked = [b["messages"][-1]["content"] for b in server.requests]
+    assert result.exit_code == 0, result.output
+    assert "the judge called 1 ngram candidate(s) different, left out" in result.output
+    assert [(r["id"], r["match_id"], r["tier"], r["judge"]) for r in rows(tmp_path / "flags.jsonl")] == [
+        ("a", "t1", "ngram", "same"), ("c", "t3", "exact", None)]
+    assert len(asked) == 2 and all("Second question:" in text for text in asked)  # the two ngram candidates
+
+
+def test_a_judge_reply_is_read_as_same_different_or_unreadable():
+    from mixdistill_plugin.contamination import read_verdict
+
+    assert [read_verdict(t) for t in ("SAME", "Different.", "same problem", "I cannot tell")] == [
+        "same", "different", "same", "unreadable"]

@@ -235,6 +235,26 @@ def test_make_distill_on_the_label_datasets(smollm2, tmp_path, dataset, recipe, 
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("dataset, recipe, task, extra, kinds, label", [
+    ("svamp", "mixed", "svamp_mixed", (), {"cot", "pot"}, "gold"),
+    ("cqa", "step_by_step", "cqa_direct", (), {"cot"}, "gold"),
+    ("svamp", "mixed", "svamp_mixed", ("NO_GOLD=1",), {"cot", "pot"}, "teacher"),
+])
+def test_make_distill_from_the_recorded_teacher(smollm2, tmp_path, dataset, recipe, task, extra, kinds, label):
+    """The shipped PaLM-540B CoT (and Codex PoT) outputs as the teacher, end to end at the smallest scale;
+    with NO_GOLD=1 the teacher's own agreeing vote labels the questions."""
+    run = tmp_path / "run"
+    proc = make_distill(run, f"DATASET={dataset}", f"RECIPE={recipe}", "TEACHER=recorded", *extra)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert json.loads((run / "teacher" / "config.json").read_text())["teacher"].startswith("recorded:")
+    train = rows(run / "teacher" / "train.jsonl")
+    assert {r["kind"] for r in train} == kinds and {r["label"] for r in train} == {label}
+    assert [(e.student, e.task, len(e.questions)) for e in load_evaluations(run)] == [("base", task, 3),
+                                                                                   ("distilled", task, 3)]
+    assert "| recorded:" in (run / "report.md").read_text()
+
+
+@pytest.mark.slow
 def test_a_recipe_that_does_not_apply_stops_make_distill_at_once(tmp_path):
     proc = make("distill", f"RUN={tmp_path / 'run'}", "DATASET=esnli", "RECIPE=mixed")
     assert proc.returncode != 0 and not (tmp_path / "run" / "teacher").exists()

@@ -98,8 +98,10 @@ def test_a_file_without_answers_labelled_from_a_users_own_recording(tmp_path):
     kept = rows(out / "train.jsonl")
     assert [(r["id"], r["answer"], r["agreement"]) for r in kept] == [("x", "water", 1.0)]
     lower = generate("--dataset", str(questions), "--teacher", "recorded", "--recording", str(recording), "--no-gold",
-                     "--cot-samples", "3", "--min-agreement", "0.6", "--out", str(tmp_path / "lower"))
-    assert lower.exit_code == 0, lower.output
+                     "--cot-samples", "3", "--min-agreement", "0.6", "--decontaminate", str(answered),
+                     "--out", str(tmp_path / "lower"))
+    assert lower.exit_code == 0, lower.output  # a test set given to --decontaminate keeps its answers
+    assert (tmp_path / "lower" / "contamination.jsonl").read_text() == ""
     kept = rows(tmp_path / "lower" / "train.jsonl")
     assert sorted((r["id"], r["answer"], r["agreement"]) for r in kept) == [
         ("x", "water", 1.0), ("y", "ice", 0.6667), ("y", "ice", 0.6667)]  # the dissenting sample is not kept

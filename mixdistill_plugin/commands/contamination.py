@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.commands.options import data_dir_option, field_options
+from mixdistill_plugin.commands.options import data_dir_option, field_options, server_options
 
 
 def against_option(command):
@@ -48,12 +48,17 @@ def describe(flags, total: int) -> str:
 @against_option
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Writes one JSON line per flagged question: its id and text, the test set, the matching test "
-                   "question's id and text, the tier (exact, ngram) and the n-grams they share.")
+                   "question's id and text, the tier (exact, ngram), the n-grams they share and the judge's verdict.")
 @click.option("--ngram", default=8, show_default=True, type=click.IntRange(min=3),
               help="Words in a run that counts as overlap.")
+@click.option("--judge-model", metavar="MODEL",
+              help="Ask this model (an OpenAI-compatible server: --base-url) about each ngram candidate: the same "
+                   "problem, or only shared phrasing? Those it calls different are left out.")
+@server_options
 @data_dir_option
 @field_options
-def contamination(questions: str, against: tuple[str, ...], out: Path, ngram: int, data_dir, fields) -> None:
+def contamination(questions: str, against: tuple[str, ...], out: Path, ngram: int, judge_model, base_url, concurrency,
+                  retries, request_timeout, give_up_after, data_dir, fields) -> None:
     """Flag the QUESTIONS that overlap a test set: the same question once normalised (exact), or a
     run of --ngram words shared with a test question (ngram).
 
@@ -63,6 +68,7 @@ def contamination(questions: str, against: tuple[str, ...], out: Path, ngram: in
     \b
     mixdistill contamination svamp:train --against svamp:test --out flags.jsonl
     mixdistill contamination runs/405b --against gsm8k:test --against mine_test.jsonl --out flags.jsonl
+    mixdistill contamination svamp:train --against svamp:test --judge-model M --base-url URL --out flags.jsonl
     """
     from mixdistill_plugin.contamination import HeldOut, flags as find
     from mixdistill_plugin.generate import RunFiles, read_questions
@@ -79,5 +85,15 @@ def contamination(questions: str, against: tuple[str, ...], out: Path, ngram: in
     else:
         asked = load_questions(questions, fields=fields)[0]
     found = find(asked, HeldOut(test_sets(against, data_dir, fields), ngram))
+    rejected = 0
+    if judge_model:
+        from mixdistill_plugin.judges import OpenAIPairJudge, judge_pairs
+
+        judge = OpenAIPairJudge(judge_model, base_url, concurrency=concurrency, retries=retries,
+                                timeout=request_timeout, give_up_after=give_up_after)
+        judged = judge_pairs(judge, found)
+        found = [f for f in judged if f.judge != "different"]
+        rejected = len(judged) - len(found)
     write_flags(out, found)
-    click.echo(f"{describe(found, len(asked))}; written to {out}")
+    click.echo(f"{describe(found, len(asked))}; written to {out}"
+               + (f"; the judge called {rejected} ngram candidate(s) different, left out" if judge_model else ""))

@@ -102,14 +102,15 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_g
     from mixdistill_plugin.labels import DEFAULT_MIN_AGREEMENT
 
     min_agreement = DEFAULT_MIN_AGREEMENT if min_agreement is None else min_agreement
+    asked_fields = fields  # the test sets of --decontaminate are read as files with answers, whatever --no-gold says
     if no_gold:
         from dataclasses import replace
 
-        fields = replace(fields, no_gold=True)
+        asked_fields = replace(fields, no_gold=True)
         if sum(samples.values()) < 2:
             click.echo("--no-gold: one sample per question always agrees with itself; ask for more to filter by "
                        "agreement", err=True)
-    questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=fields)
+    questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=asked_fields)
     if shard:
         from mixdistill_plugin.shards import parse_shard, shard_of
 
