@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from mixdistill_plugin.errors import UserError
 
@@ -140,3 +140,42 @@ def write_atomic(path: str | Path, text: str) -> None:
 def write_jsonl_atomic(path: str | Path, rows: Iterable[object]) -> None:
     """Replace ``path`` with one :func:`json_line` per row."""
     write_atomic(path, "".join(json_line(row) + "\n" for row in rows))
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """``repr(text)``, shortened: safe to print whatever ``text`` holds."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
+T = TypeVar("T")
+
+
+def load_lines(path: str | Path, read: Callable[[int, object], T], *, skip_invalid: bool = False,
+               unique: str | None = None, hint: str = "") -> tuple[list[T], list[InputError]]:
+    """``read(line number, parsed JSON)`` of every line of ``path``, and the errors of the lines skipped.
+
+    The first bad line raises its ``InputError`` unless ``skip_invalid``. With ``unique``, a line whose
+    attribute of that name equals (as text) the one of a line already read is bad too.
+    """
+    records, errors, seen = [], [], {}
+    for number, line in numbered_lines(path):
+        try:
+            record = read(number, parse_line(path, number, line, hint))
+            if unique is not None:
+                _check_unique(path, number, unique, getattr(record, unique), seen, hint)
+            records.append(record)
+        except InputError as exc:
+            if not skip_invalid:
+                raise
+            errors.append(exc)
+    return records, errors
+
+
+def _check_unique(path, number: int, field: str, value: object, seen: dict, hint: str) -> None:
+    """An ``InputError`` when ``value`` (as text) is in ``seen`` (value -> first line and spelling); else record it."""
+    spelled = shown(value) if isinstance(value, str) else str(value)
+    if str(value) in seen:
+        first, before = seen[str(value)]
+        respelled = "" if before == spelled else f" as {before} ({field}s compare as text)"
+        raise InputError(path, number, field, f"duplicate {field} {spelled}, first on line {first}{respelled}", hint)
+    seen[str(value)] = (number, spelled)

@@ -19,14 +19,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from mixdistill_plugin.answers import Answer, AnswerType, parse_number
-from mixdistill_plugin.jsonl import InputError, json_type, lone_surrogate, numbered_lines, parse_line
+from mixdistill_plugin.jsonl import InputError, json_type, load_lines, lone_surrogate, shown
 
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
-
-
-def shown(text: str, limit: int = 40) -> str:
-    """``repr(text)``, shortened: safe to print whatever ``text`` holds."""
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
 def unicode_text(text: str) -> str:
@@ -119,16 +114,6 @@ def answer_type_of(answer: Answer, choices: list[str]) -> AnswerType:
     return AnswerType.of("choice", choices) if choices else AnswerType.of("yes_no")
 
 
-def check_unique(path, number: int, field: str, value: object, seen: dict, hint: str) -> None:
-    """An ``InputError`` when ``value`` (as text) is in ``seen`` (value -> first line and spelling); else record it."""
-    spelled = shown(value) if isinstance(value, str) else str(value)
-    if str(value) in seen:
-        first, before = seen[str(value)]
-        respelled = "" if before == spelled else f" as {before} ({field}s compare as text)"
-        raise InputError(path, number, field, f"duplicate {field} {spelled}, first on line {first}{respelled}", hint)
-    seen[str(value)] = (number, spelled)
-
-
 @dataclass(frozen=True)
 class Prediction:
     """One line: its ``id``, gold ``answer`` (a float, or a label), ``choices`` and the paths of each kind."""
@@ -188,20 +173,12 @@ def load_predictions(path: str | Path, kinds: Sequence[str], *, skip_invalid: bo
                      choices: Sequence[str] | None = None, hint: str = "") -> tuple[list[Prediction], list[InputError]]:
     """Every line of ``path`` as a :class:`Prediction` (ids unique), and the errors of the lines skipped; the
     first bad line raises its ``InputError`` unless ``skip_invalid``."""
-    predictions, errors, seen = [], [], {}
-    for number, line in numbered_lines(path):
+    def read(number: int, row: object) -> Prediction:
+        if not isinstance(row, dict):
+            raise InputError(path, number, None, f"expected a JSON object, got {json_type(row)}", hint)
         try:
-            row = parse_line(path, number, line, hint)
-            if not isinstance(row, dict):
-                raise InputError(path, number, None, f"expected a JSON object, got {json_type(row)}", hint)
-            try:
-                prediction = read_prediction(row, kinds, choices)
-            except ValueError as exc:
-                raise InputError(path, number, exc.args[0], exc.args[1], hint) from None
-            check_unique(path, number, "id", prediction.id, seen, hint)
-            predictions.append(prediction)
-        except InputError as exc:
-            if not skip_invalid:
-                raise
-            errors.append(exc)
-    return predictions, errors
+            return read_prediction(row, kinds, choices)
+        except ValueError as exc:
+            raise InputError(path, number, exc.args[0], exc.args[1], hint) from None
+
+    return load_lines(path, read, skip_invalid=skip_invalid, unique="id", hint=hint)

@@ -9,8 +9,8 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from mixdistill_plugin.answers import AnswerType
-from mixdistill_plugin.jsonl import InputError, json_type, numbered_lines, parse_line
-from mixdistill_plugin.predictions import check_unique, gold_number
+from mixdistill_plugin.jsonl import InputError, json_type, load_lines
+from mixdistill_plugin.predictions import gold_number
 
 _BUILT_WHEN_USED = ConfigDict(defer_build=True)  # validators are built at first use: commands start faster
 
@@ -128,15 +128,5 @@ def load_records(
     The first bad line raises its ``InputError`` unless ``skip_invalid``. With ``unique``, a line
     whose field of that name equals (as text) the one of a line already loaded is bad too.
     """
-    records, errors, seen = [], [], {}
-    for number, line in numbered_lines(path):
-        try:
-            record = validate_row(path, number, parse_line(path, number, line, hint), model, hint, context)
-            if unique is not None:
-                check_unique(path, number, unique, getattr(record, unique), seen, hint)
-            records.append(record)
-        except InputError as exc:
-            if not skip_invalid:
-                raise
-            errors.append(exc)
-    return records, errors
+    return load_lines(path, lambda number, row: validate_row(path, number, row, model, hint, context),
+                      skip_invalid=skip_invalid, unique=unique, hint=hint)
