@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 
 from pydantic import BaseModel
 
-from mixdistill_plugin.answers import answers_equal
+from mixdistill_plugin.answers import answers_equal, cut_run_on
 from mixdistill_plugin.cost import Price
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.executor import Executor
@@ -165,6 +165,13 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+def rationale_of(completion: Completion) -> str:
+    """What a kept completion teaches: its text as the answer was read from it, so a rationale that ran on
+    into a next few-shot example (``\n\nQ: ...``, as recorded PaLM outputs do) is cut there; a program as is."""
+    text = completion.text if get_kind(completion.kind).reader == "execute" else cut_run_on(completion.text)
+    return text.strip()
+
+
 def build_train(questions: Sequence[Question], completions: Sequence[Completion],
                 max_per_question: int | None = None, keep: Callable[[Completion], bool] | None = None,
                 labels: dict[str, TeacherLabel] | None = None) -> list[TrainRecord]:
@@ -175,7 +182,7 @@ def build_train(questions: Sequence[Question], completions: Sequence[Completion]
     kept: dict[tuple[str, str], list[Completion]] = defaultdict(list)
     seen: set[tuple[str, str, str]] = set()
     for c in sorted(completions, key=lambda c: (order.get(c.id, len(order)), c.kind, c.sample)):
-        key = (c.id, c.kind, normalise(c.text))
+        key = (c.id, c.kind, normalise(rationale_of(c)))
         if not c.correct or c.id not in by_id or key in seen or (keep is not None and not keep(c)):
             continue
         if max_per_question is not None and len(kept[(c.id, c.kind)]) >= max_per_question:
@@ -184,7 +191,7 @@ def build_train(questions: Sequence[Question], completions: Sequence[Completion]
         kept[(c.id, c.kind)].append(c)
     return [
         TrainRecord(id=c.id, question=by_id[c.id].question, answer=by_id[c.id].answer, kind=c.kind,
-                    rationale=c.text.strip(), teacher=c.teacher, source=by_id[c.id].source, sample=c.sample,
+                    rationale=rationale_of(c), teacher=c.teacher, source=by_id[c.id].source, sample=c.sample,
                     style=by_id[c.id].style,
                     **({"label": "teacher", "agreement": round(labels[c.id].agreement, 4)} if labels else {}))
         for group in kept.values() for c in group

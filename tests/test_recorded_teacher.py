@@ -33,6 +33,12 @@ def test_the_shipped_palm_and_codex_recordings_on_svamp_train(tmp_path):
     assert teacher.startswith("recorded:")
     kept = rows(out / "train.jsonl")
     assert len(kept) == cot["kept"] + pot["kept"] and {r["teacher"] for r in kept} == {teacher}
+    # PaLM ran on into a next few-shot example; the student learns the rationale up to there, raw.jsonl keeps all
+    raw = {(r["id"], r["kind"]): r["text"] for r in rows(out / "raw.jsonl")}
+    cots = [r for r in kept if r["kind"] == "cot"]
+    assert sum("\n\nQ:" in raw[(r["id"], "cot")] for r in cots) > len(cots) / 2
+    assert not any("\nQ:" in r["rationale"] for r in cots)
+    assert all(raw[(r["id"], "cot")].startswith(r["rationale"]) for r in cots)
 
 
 def _recording(path: Path, lines: list[dict]) -> Path:
