@@ -45,7 +45,7 @@ def distilled_run(smollm2, tmp_path_factory):
 def test_every_artefact_of_the_pipeline(distilled_run):
     run, output = distilled_run
     train = rows(run / "teacher" / "train.jsonl")
-    assert len(train) == 36 and {r["kind"] for r in train} == {"cot", "pot", "socratic"}
+    assert len(train) == 24 and {r["kind"] for r in train} == {"cot", "pot"}  # the kinds the mixed recipe learns
     assert (run / "student" / "adapter_model.safetensors").stat().st_size > 100_000
     for student in ("base", "distilled"):
         (results,) = (run / "eval" / student).glob("*/results_*.json")
