@@ -54,8 +54,8 @@ clean:
 # make distill: teacher data -> student training -> evaluation (base and distilled) -> report.
 # The default runs offline on 2 CPU cores; every part is a variable (see README, "make distill").
 # RECIPE: mixed (Mixed Distillation), cot, pot, direct (the labels alone), step_by_step (Distilling
-# step-by-step) or socratic (Socratic CoT); every recipe trains on the same teacher data
-# (mixdistill_plugin/recipes.py). DATASET: a dataset of `mixdistill tasks` (svamp, gsm8k, cqa, esnli,
+# step-by-step) or socratic (Socratic CoT); every recipe learns from the same teacher, asked for the kinds
+# of records it draws on (mixdistill_plugin/recipes.py). DATASET: a dataset of `mixdistill tasks` (svamp, gsm8k, cqa, esnli,
 # strategyqa; anli from the hub); a recipe that does not apply to it (PoT on labels) stops at once.
 RECIPE ?= mixed
 # QUESTIONS=all evaluates the whole test split (SVAMP 200, GSM8K 1319): the full-size profile, in runs/<recipe>-full.
