@@ -225,7 +225,7 @@ def test_make_distill_on_the_label_datasets(smollm2, tmp_path, dataset, recipe, 
     proc = make_distill(run, f"DATASET={dataset}", f"RECIPE={recipe}")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     assert f"--dataset {dataset} --split {split} --teacher gold" in proc.stdout
-    assert ("--pot-samples 0" if recipe == "socratic" else "pot: does not apply to") in proc.stdout + proc.stderr
+    assert "--pot-samples 0" in proc.stdout  # no recipe on labels learns from programs: none are asked
     train = rows(run / "teacher" / "train.jsonl")
     assert {r["kind"] for r in train} == kinds and all(isinstance(r["answer"], str) for r in train)
     evaluations = load_evaluations(run)
