@@ -211,7 +211,7 @@ class FileFields:
     choices_field: str = "choices"
     choices: tuple[str, ...] = ()
     skip_bad_rows: bool = False
-    no_gold: bool = False  # rows need no answer, and any they give is not used (generate --no-gold)
+    no_gold: bool = False  # rows give no answer; one that does is refused (generate --no-gold)
 
     def as_metadata(self) -> dict:
         """As JSON values (lm-eval's ``--metadata``)."""

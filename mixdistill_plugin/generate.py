@@ -75,6 +75,14 @@ class RunFiles:
         self.train = self.out / "train.jsonl"
         self.stats = self.out / "stats.json"
 
+    def previous_stats(self) -> dict:
+        """``stats.json`` as the folder's last run wrote it (``{}`` when there is none or it cannot be read)."""
+        try:
+            stats = json.loads(self.stats.read_text())
+        except (OSError, ValueError):
+            return {}
+        return stats if isinstance(stats, dict) else {}
+
 
 def prompts_fingerprint(kinds: Sequence[str], shots: int, styles: Sequence[str] = ()) -> str:
     """A short hash of the prompt registry entries a run uses (instruction, label, exemplars, and the
@@ -333,10 +341,7 @@ def applicable(samples: dict[str, int], questions: Sequence[Question]) -> tuple[
 
 def grade_filter(files: RunFiles) -> dict | None:
     """The grade filter ``mixdistill filter --min-grade`` last applied to the folder's ``train.jsonl``."""
-    try:
-        filters = json.loads(files.stats.read_text()).get("filters")
-    except (OSError, ValueError, AttributeError):
-        return None
+    filters = files.previous_stats().get("filters")
     return filters if isinstance(filters, dict) and "min_grade" in filters else None
 
 
@@ -450,9 +455,9 @@ def refilter(files: RunFiles, executor: Executor, tolerance: float, max_per_ques
 def recorded_price(files: RunFiles) -> Price | None:
     """The price the folder's last run was costed at (``stats.json``), if any."""
     try:
-        prices = json.loads(files.stats.read_text())["cost"]["per_million_tokens"]
+        prices = files.previous_stats()["cost"]["per_million_tokens"]
         return Price(float(prices["prompt"]), float(prices["completion"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
@@ -462,8 +467,8 @@ def labelling_of(files: RunFiles, config: RunConfig, tolerance: float) -> Labell
     if not config.no_gold:
         return None
     try:
-        before = float(json.loads(files.stats.read_text())["labels"]["min_agreement"])
-    except (OSError, ValueError, KeyError, TypeError):
+        before = float(files.previous_stats()["labels"]["min_agreement"])
+    except (ValueError, KeyError, TypeError):
         before = DEFAULT_MIN_AGREEMENT
     return Labelling(before, tolerance)
 

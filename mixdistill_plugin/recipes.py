@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mixdistill_plugin.prompts import get_kind
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -39,8 +41,6 @@ class Recipe:
     @property
     def teacher_kinds(self) -> tuple[str, ...]:
         """The kinds of teacher records the trained kinds are made from (``step_by_step``: ``cot``)."""
-        from mixdistill_plugin.prompts import get_kind
-
         return tuple(dict.fromkeys(get_kind(kind).record_kind for kind in self.kinds))
 
     def axolotl_settings(self) -> dict:
