@@ -23,8 +23,12 @@ VENV = Path(sys.executable).parent.parent
 
 
 def make(*args: str, cwd: Path = REPO, timeout: int = 1800) -> subprocess.CompletedProcess:
-    """`make` on this environment (-o: never reinstall it), with no data folder set: the shipped data."""
-    env = {k: v for k, v in os.environ.items() if k != "MIXDISTILL_DATA_DIR"}
+    """`make` on this environment (-o: never reinstall it), with no data folder set: the shipped data.
+
+    Run as a user's own top-level make, also under `make test` (whose MAKELEVEL would add make's
+    "Entering directory" lines to the output)."""
+    inherited = {"MIXDISTILL_DATA_DIR", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"}
+    env = {k: v for k, v in os.environ.items() if k not in inherited}
     return subprocess.run(["make", "-o", f"{VENV}/.installed", f"VENV={VENV}", *args], cwd=cwd,
                           capture_output=True, text=True, env=env, timeout=timeout)
 
