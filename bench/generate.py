@@ -12,7 +12,8 @@ run. The start-up is a fixed cost, so the whole command comes nearer the ideal a
 Then 4 samples per question from a server that honours ``n`` (one request per question) and from
 one that ignores it (llama.cpp, Ollama: the command falls back to one request per sample). Last,
 1, 2 and 4 replicas of the server (``--base-url`` repeated), each in its own process with
-``concurrency`` in flight: the rate against the replicas' ideal sum, and the requests each served.
+``concurrency`` in flight: the rate against the replicas' ideal sum, the requests each served, and
+the CPU the client and the servers spent (where the cores are all busy, the machine is the limit).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,8 +50,21 @@ def start_server(latency: float, honour_n: bool = True) -> tuple[multiprocessing
     return process, ready.get(timeout=30)
 
 
-def command(base_url: str | list[str], questions: int, concurrency: int, samples: int = 1) -> dict:
-    """Run `mixdistill generate` once: its wall time and its stats.json."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def command(base_url: str | list[str], questions: int, concurrency: int, samples: int = 1,
+            servers: tuple[int, ...] = ()) -> dict:
+    """Run `mixdistill generate` once: its wall time, its stats.json, and the CPU seconds it and the
+    server processes ``servers`` (pids) spent."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "questions.jsonl"
         data.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus 4 minus {i}?",
@@ -59,14 +74,17 @@ def command(base_url: str | list[str], questions: int, concurrency: int, samples
         cmd = [str(MIXDISTILL), "generate", "--teacher", "openai", "--model", "bench",
                *(arg for url in urls for arg in ("--base-url", url)), "--dataset", str(data), "--cot-samples", str(samples), "--pot-samples", "0",
                "--concurrency", str(concurrency), "--out", str(out)]
+        before = children_cpu(), sum(cpu_seconds(pid) for pid in servers)
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - start
+        client_cpu = children_cpu() - before[0]
+        server_cpu = sum(cpu_seconds(pid) for pid in servers) - before[1]
         if proc.returncode != 0:
             raise SystemExit(f"mixdistill generate failed:\n{proc.stdout}\n{proc.stderr}")
         stats = json.loads((out / "stats.json").read_text())
     assert stats["complete"] and stats["completions"] == questions * samples, stats
-    return {"wall": wall, "stats": stats}
+    return {"wall": wall, "stats": stats, "client_cpu": client_cpu, "server_cpu": server_cpu}
 
 
 def cpu() -> str:
@@ -109,7 +127,8 @@ def main() -> None:
     for count in args.replicas:  # concurrency per replica as above, so the ideal is the sum of the replicas'
         servers = [start_server(args.latency) for _ in range(count)]
         try:
-            replicas[count] = command([url for _, url in servers], args.replica_requests, args.concurrency * count)
+            replicas[count] = command([url for _, url in servers], args.replica_requests, args.concurrency * count,
+                                      servers=tuple(process.pid for process, _ in servers))
         finally:
             for process, _ in servers:
                 process.terminate()
@@ -143,10 +162,15 @@ def main() -> None:
         rate = result["stats"]["run"]["requests_per_second"]
         spread = "/".join(str(c["requests"]) for c in result["stats"]["run"].get("replicas", {}).values()) or "-"
         print(f"{f'  {count} x {args.concurrency} in flight (stats.json)':<48}{rate:>11.1f}{rate / (ideal * count):>10.2f}"
-              f"{spread:>15}")
+              f"  {spread:>13}")
         whole = args.replica_requests / result["wall"]
         print(f"{f'  {count} x {args.concurrency} in flight (whole command)':<48}{whole:>11.1f}"
               f"{whole / (ideal * count):>10.2f}")
+    print("CPU a request (the client's includes its start-up) and how busy the cores were over the whole command:")
+    for count, result in replicas.items():
+        client, server = (1000 * result[key] / args.replica_requests for key in ("client_cpu", "server_cpu"))
+        busy = (result["client_cpu"] + result["server_cpu"]) / (os.cpu_count() * result["wall"])
+        print(f"  {count} replica(s): client {client:.2f} ms, servers {server:.2f} ms; cores busy {100 * busy:.0f}%")
 
 
 if __name__ == "__main__":
