@@ -187,22 +187,23 @@ def build_train(questions: Sequence[Question], completions: Sequence[Completion]
     at most ``max_per_question`` each; ``labels``: the questions' answers are the teacher's."""
     by_id = {q.id: q for q in questions}
     order = {q.id: i for i, q in enumerate(questions)}
-    kept: dict[tuple[str, str], list[Completion]] = defaultdict(list)
+    kept: dict[tuple[str, str], list[tuple[Completion, str]]] = defaultdict(list)
     seen: set[tuple[str, str, str]] = set()
     for c in sorted(completions, key=lambda c: (order.get(c.id, len(order)), c.kind, c.sample)):
-        key = (c.id, c.kind, normalise(rationale_of(c)))
-        if not c.correct or c.id not in by_id or key in seen or (keep is not None and not keep(c)):
+        if not c.correct or c.id not in by_id or (keep is not None and not keep(c)):
             continue
-        if max_per_question is not None and len(kept[(c.id, c.kind)]) >= max_per_question:
+        rationale = rationale_of(c)
+        key = (c.id, c.kind, normalise(rationale))
+        if key in seen or (max_per_question is not None and len(kept[(c.id, c.kind)]) >= max_per_question):
             continue
         seen.add(key)
-        kept[(c.id, c.kind)].append(c)
+        kept[(c.id, c.kind)].append((c, rationale))
     return [
         TrainRecord(id=c.id, question=by_id[c.id].question, answer=by_id[c.id].answer, kind=c.kind,
-                    rationale=rationale_of(c), teacher=c.teacher, source=by_id[c.id].source, sample=c.sample,
+                    rationale=rationale, teacher=c.teacher, source=by_id[c.id].source, sample=c.sample,
                     style=by_id[c.id].style,
                     **({"label": "teacher", "agreement": round(labels[c.id].agreement, 4)} if labels else {}))
-        for group in kept.values() for c in group
+        for group in kept.values() for c, rationale in group
     ]
 
 
