@@ -1,9 +1,11 @@
 """Judges for :mod:`mixdistill_plugin.grading`: the teacher backends, asked the rubric instead.
 
-| ``--judge`` | backend | needs |
-| --- | --- | --- |
-| ``openai`` | any OpenAI-compatible server, through the teacher's request loop | ``--base-url``, ``--model`` |
-| ``hf`` | a local transformers model (its chat template when it has one) | ``--model PATH`` |
+``--judge`` names an entry of :data:`JUDGES`: the built-in ``openai`` (any OpenAI-compatible server,
+through the teacher's request loop) and ``hf`` (a local transformers model, its chat template when
+it has one), registered by :func:`register_judges` exactly as another package's judges are, through
+the ``mixdistill.judges`` entry-point group (see :mod:`mixdistill_plugin.registry`). A judge is any
+object with a ``name`` and the teachers' ``replies(requests, sampling)``, asked with
+:class:`~mixdistill_plugin.grading.GradeRequest`s.
 
 **Structured output.** The OpenAI judge sends :data:`rubric.SCHEMA` as ``response_format``:
 first as OpenAI's ``json_schema`` (OpenAI, vLLM, SGLang, llama.cpp's own server), then, if the
@@ -23,12 +25,12 @@ from typing import Callable, Sequence
 from mixdistill_plugin.contamination import Flag, read_verdict
 from mixdistill_plugin.contamination import judge_messages as pair_messages
 from mixdistill_plugin.grading import GradeRequest
+from mixdistill_plugin.registry import Registry
 from mixdistill_plugin.rubric import SCHEMA, judge_messages
-from mixdistill_plugin.teachers import Reply, Sampling, TeacherUnavailable
+from mixdistill_plugin.teachers import Reply, Sampling
 from mixdistill_plugin.teachers.hf import HFTeacher
 from mixdistill_plugin.teachers.openai_chat import OpenAIChat
 
-JUDGES = ("openai", "hf")
 RESPONSE_FORMATS = ("json_schema", "json_object", "none")
 
 
@@ -115,16 +117,47 @@ class HFJudge(HFTeacher):
         return ()
 
 
-def make_judge(kind: str, *, model: str | None, base_url: str | Sequence[str] | None = None, concurrency: int = 8,
-               retries: int = 6, request_timeout: float = 120.0, give_up_after: float = 120.0,
-               batch_size: int = 8, response_format: str | None = None,
-               notice: Callable[[str], None] | None = None) -> OpenAIJudge | HFJudge:
-    """The judge called ``kind``, configured from command-line options."""
-    if not model:
-        raise TeacherUnavailable(f"--judge {kind} needs --model")
-    if kind == "openai":
-        return OpenAIJudge(model, base_url, response_format=response_format, concurrency=concurrency,
-                           retries=retries, timeout=request_timeout, give_up_after=give_up_after, notice=notice)
-    if kind == "hf":
-        return HFJudge(model, batch_size=batch_size)
-    raise TeacherUnavailable(f"unknown judge {kind!r}; choose one of {', '.join(JUDGES)}")
+@dataclass(frozen=True)
+class JudgeOptions:
+    """What ``grade``'s command line says to every judge; each uses what applies to it."""
+
+    model: str
+    base_url: tuple[str, ...] = ()
+    concurrency: int = 8
+    retries: int = 6
+    request_timeout: float = 120.0
+    give_up_after: float = 120.0
+    batch_size: int = 8
+    response_format: str | None = None
+
+
+@dataclass(frozen=True)
+class Judge:
+    """A judge backend: ``make(options)`` builds it; ``about``: one line for ``--help``."""
+
+    name: str
+    make: Callable[[JudgeOptions], object]
+    about: str
+
+
+def _openai(options: JudgeOptions) -> OpenAIJudge:
+    return OpenAIJudge(options.model, options.base_url, response_format=options.response_format,
+                       concurrency=options.concurrency, retries=options.retries, timeout=options.request_timeout,
+                       give_up_after=options.give_up_after)
+
+
+def _hf(options: JudgeOptions) -> HFJudge:
+    return HFJudge(options.model, batch_size=options.batch_size)
+
+
+def register_judges(register: Callable[[Judge], None]) -> None:
+    register(Judge("openai", _openai, "an OpenAI-compatible server (--base-url, --model, $OPENAI_API_KEY)"))
+    register(Judge("hf", _hf, "a local transformers model (--model PATH)"))
+
+
+JUDGES: Registry[Judge] = Registry("judge", "--judge", "mixdistill.judges", "mixdistill_plugin.judges:register_judges")
+
+
+def make_judge(name: str, options: JudgeOptions) -> object:
+    """The judge called ``name``, made from ``options``."""
+    return JUDGES.get(name).make(options)

@@ -1,4 +1,5 @@
-"""Teachers register themselves: a package's teacher is found and run exactly as the built-in ones."""
+"""Teachers and judges register themselves: a package's teacher or judge is found and run exactly as
+the built-in ones."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from importlib.metadata import EntryPoint
 import pytest
 from click.testing import CliRunner
 
+from mixdistill_plugin import judges
 from mixdistill_plugin.cli import main
+from mixdistill_plugin.registry import Registry
 from mixdistill_plugin.teachers import Reply
 from mixdistill_plugin.teachers import backends
 from mixdistill_plugin.teachers.backends import Backend
@@ -30,17 +33,36 @@ def register_teachers(register):
     register(Backend("echo", lambda options: Echo(), "writes the gold answer", needs_model=False))
 
 
+class FairJudge:
+    """A judge that gives every rationale a 4."""
+
+    name = "fair"
+
+    async def replies(self, requests, sampling):
+        for request in requests:
+            yield Reply(request, texts=[json.dumps({"steps_correct": True, "answer_follows": True,
+                                                    "irrelevant_or_missing": "", "reasons": "fair", "score": 4})])
+
+
+def register_judges(register):
+    register(judges.Judge("fair", lambda options: FairJudge(), "grades everything 4"))
+
+
+def installed(monkeypatch, module, name: str, registry: Registry, hook: str) -> None:
+    """An installed package whose entry point in ``registry``'s group runs ``hook`` of this module;
+    ``module.name``: a fresh registry of the same kind."""
+    point = EntryPoint("echo", f"{__name__}:{hook}", registry.group)
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group=None: [point] if group == registry.group else [])
+    monkeypatch.setattr(module, name, Registry(registry.what, registry.option, registry.group, registry.builtin))
+
+
 @pytest.fixture
 def echo_installed(monkeypatch):
-    """An installed package whose entry point in mixdistill.teachers registers ``echo``."""
-    point = EntryPoint("echo", f"{__name__}:register_teachers", backends.ENTRY_POINTS)
-    monkeypatch.setattr("importlib.metadata.entry_points", lambda group=None: [point] if group == backends.ENTRY_POINTS else [])
-    monkeypatch.setattr(backends, "_BACKENDS", {})
-    monkeypatch.setattr(backends, "_loaded", False)
+    installed(monkeypatch, backends, "TEACHERS", backends.TEACHERS, "register_teachers")
 
 
 def test_a_packages_teacher_is_listed_beside_the_built_in_ones(echo_installed):
-    assert backends.backend_names() == ["openai", "hf", "vllm", "gold", "recorded", "echo"]
+    assert backends.TEACHERS.names() == ["openai", "hf", "vllm", "gold", "recorded", "echo"]
     shown = " ".join(CliRunner().invoke(main, ["generate", "--help"]).output.split())
     assert "or --recording FILE; echo: writes the gold answer." in shown
 
@@ -61,6 +83,22 @@ def test_an_unknown_teacher_is_refused_with_the_registered_names(echo_installed,
 
 
 def test_a_name_is_registered_once(echo_installed):
-    backends.backend_names()
+    backends.TEACHERS.names()
     with pytest.raises(ValueError, match="teacher 'gold' is already registered"):
-        backends.register_teacher(Backend("gold", lambda options: Echo(), "again"))
+        backends.TEACHERS.register(Backend("gold", lambda options: Echo(), "again"))
+
+
+def test_a_packages_judge_is_listed_and_grades_a_teacher_folder(monkeypatch, tmp_path):
+    installed(monkeypatch, judges, "JUDGES", judges.JUDGES, "register_judges")
+    shown = " ".join(CliRunner().invoke(main, ["grade", "--help"]).output.split())
+    assert "hf: a local transformers model (--model PATH); fair: grades everything 4." in shown
+    out = tmp_path / "gold"
+    made = CliRunner().invoke(main, ["generate", "--dataset", "svamp", "--limit", "2", "--teacher", "gold",
+                                     "--out", str(out), "--no-progress"])
+    assert made.exit_code == 0, made.output
+    graded = CliRunner().invoke(main, ["grade", str(out), "--judge", "fair", "--model", "any", "--no-progress"])
+    assert graded.exit_code == 0, graded.output
+    grades = [json.loads(line) for line in (out / "grades.jsonl").read_text().splitlines()]
+    assert len(grades) == 4 and {(g["judge"], g["grade"]) for g in grades} == {("fair", 4)}  # 2 questions x CoT, PoT
+    refused = CliRunner().invoke(main, ["grade", str(out), "--judge", "nope", "--model", "any"])
+    assert refused.exit_code == 2 and "unknown judge 'nope'; the registered ones: openai, hf, fair" in refused.output

@@ -91,7 +91,7 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_g
     """
     from mixdistill_plugin.generate import RunConfig, RunFiles, applicable, prompts_fingerprint
     from mixdistill_plugin.tasks import load_questions
-    from mixdistill_plugin.teachers.backends import TeacherOptions, get_backend, make_teacher
+    from mixdistill_plugin.teachers.backends import TEACHERS, TeacherOptions, make_teacher
 
     started = time.monotonic()
     if not samples:
@@ -142,7 +142,7 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_g
         files.out.mkdir(parents=True, exist_ok=True)
         write_flags(files.out / "contamination.jsonl", flagged)
     if dry_run:
-        _dry_run(questions, samples, shots, get_backend(teacher).chat, files)
+        _dry_run(questions, samples, shots, TEACHERS.get(teacher).chat, files)
         return
     _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started, min_agreement,
          price)

@@ -7,14 +7,12 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.commands.options import server_options
+from mixdistill_plugin.commands.options import judge_option, server_options
 
 
 @click.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--judge", type=click.Choice(["openai", "hf"]), default="openai", show_default=True,
-              help="openai: an OpenAI-compatible server (--base-url, --model, $OPENAI_API_KEY); "
-                   "hf: a local transformers model (--model PATH).")
+@judge_option
 @click.option("--model", required=True, help="The judge: model name (openai) or path (hf).")
 @server_options
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="hf: prompts per batch.")
@@ -50,14 +48,14 @@ def grade(folder: Path, judge: str, model: str, base_url: tuple[str, ...], concu
     from tqdm import tqdm
 
     from mixdistill_plugin.grading import collect, run, stats_path, summary_table
-    from mixdistill_plugin.judges import make_judge
+    from mixdistill_plugin.judges import JudgeOptions, make_judge
     from mixdistill_plugin.teachers import Sampling
 
     out = out or folder / "grades.jsonl"
     rationales = collect(folder, paths, limit)
-    backend = make_judge(judge, model=model, base_url=base_url, concurrency=concurrency, retries=retries,
-                         request_timeout=request_timeout, give_up_after=give_up_after, batch_size=batch_size,
-                         response_format=response_format)
+    backend = make_judge(judge, JudgeOptions(model, base_url, concurrency=concurrency, retries=retries,
+                                             request_timeout=request_timeout, give_up_after=give_up_after,
+                                             batch_size=batch_size, response_format=response_format))
     bar = tqdm(total=0, unit="rationale", disable=not progress, desc=f"judge {backend.name}")
     if hasattr(backend, "notice"):
         backend.notice = lambda message: tqdm.write(message, file=sys.stderr)

@@ -9,6 +9,8 @@ from typing import Callable
 import click
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE
+from mixdistill_plugin.errors import UserError
+from mixdistill_plugin.registry import Registry
 from mixdistill_plugin.voting import DEFAULT_VOTE, MIXED_RULES, VoteMethod, parse_vote
 
 timeout_option = click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
@@ -128,27 +130,36 @@ def student_options(command: Callable) -> Callable:
     return command
 
 
-class _TeacherName(click.ParamType):
-    name = "teacher"
+class _Registered(click.ParamType):
+    """A name registered in ``registry()`` (imported when the option is used, not at start-up)."""
+
+    def __init__(self, name: str, registry: Callable[[], Registry]) -> None:
+        self.name, self.registry = name, registry
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from mixdistill_plugin.errors import UserError
-        from mixdistill_plugin.teachers.backends import get_backend
-
+        registry = self.registry()
         try:
-            return get_backend(str(value)).name
+            return registry.get(str(value)).name
         except UserError as exc:
-            self.fail(str(exc).removeprefix("--teacher: "), param, ctx)
+            self.fail(str(exc).removeprefix(f"{registry.option}: "), param, ctx)
 
 
-def _teachers_help() -> str:
-    from mixdistill_plugin.teachers.backends import backend_names, get_backend
+def _teachers() -> Registry:
+    from mixdistill_plugin.teachers.backends import TEACHERS
 
-    return "; ".join(f"{name}: {get_backend(name).about}" for name in backend_names()) + "."
+    return TEACHERS
 
 
-teacher_option = click.option("--teacher", cls=_RegistryHelp, help_from=_teachers_help, type=_TeacherName(),
-                              default="openai", show_default=True)
+def _judges() -> Registry:
+    from mixdistill_plugin.judges import JUDGES
+
+    return JUDGES
+
+
+teacher_option = click.option("--teacher", cls=_RegistryHelp, help_from=lambda: _teachers().help(),
+                              type=_Registered("teacher", _teachers), default="openai", show_default=True)
+judge_option = click.option("--judge", cls=_RegistryHelp, help_from=lambda: _judges().help(),
+                            type=_Registered("judge", _judges), default="openai", show_default=True)
 
 
 def sample_options(command: Callable) -> Callable:

@@ -13,15 +13,13 @@ through the ``mixdistill.teachers`` entry-point group::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 from typing import Callable
 
-from mixdistill_plugin.errors import UserError
+from mixdistill_plugin.registry import Registry
 from mixdistill_plugin.teachers import Teacher, TeacherUnavailable
 
 ENTRY_POINTS = "mixdistill.teachers"
-BUILTIN = ("mixdistill_plugin.teachers.builtin:register_teachers",)
 
 
 @dataclass(frozen=True)
@@ -54,50 +52,13 @@ class Backend:
     chat: bool = False
 
 
-_BACKENDS: dict[str, Backend] = {}
-_loaded = False
-
-
-def register_teacher(backend: Backend) -> None:
-    """Add ``backend``; a name already taken is refused."""
-    if backend.name in _BACKENDS:
-        raise ValueError(f"teacher {backend.name!r} is already registered")
-    _BACKENDS[backend.name] = backend
-
-
-def _load() -> None:
-    """Register the built-in backends, then those of the installed packages' entry points (once)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    from importlib.metadata import entry_points
-
-    hooks = [_hook(spec) for spec in BUILTIN] + [ep.load() for ep in entry_points(group=ENTRY_POINTS)]
-    for register_teachers in hooks:
-        register_teachers(register_teacher)
-
-
-def _hook(spec: str) -> Callable:
-    module, _, name = spec.partition(":")
-    return getattr(import_module(module), name)
-
-
-def backend_names() -> list[str]:
-    _load()
-    return list(_BACKENDS)
-
-
-def get_backend(name: str) -> Backend:
-    _load()
-    if name not in _BACKENDS:
-        raise UserError(f"--teacher: unknown teacher {name!r}; the registered ones: {', '.join(_BACKENDS)}")
-    return _BACKENDS[name]
+TEACHERS: Registry[Backend] = Registry("teacher", "--teacher", ENTRY_POINTS,
+                                      "mixdistill_plugin.teachers.builtin:register_teachers")
 
 
 def make_teacher(name: str, options: TeacherOptions = TeacherOptions()) -> Teacher:
     """The backend called ``name``, made from ``options``."""
-    backend = get_backend(name)
+    backend = TEACHERS.get(name)
     if backend.needs_model and not options.model:
         raise TeacherUnavailable(f"--teacher {name} needs --model")
     return backend.make(options)
