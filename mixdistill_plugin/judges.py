@@ -28,6 +28,7 @@ from mixdistill_plugin.grading import GradeRequest
 from mixdistill_plugin.registry import Registry
 from mixdistill_plugin.rubric import SCHEMA, judge_messages
 from mixdistill_plugin.teachers import Reply, Sampling
+from mixdistill_plugin.teachers.backends import TeacherOptions
 from mixdistill_plugin.teachers.hf import HFTeacher
 from mixdistill_plugin.teachers.openai_chat import OpenAIChat
 
@@ -118,16 +119,10 @@ class HFJudge(HFTeacher):
 
 
 @dataclass(frozen=True)
-class JudgeOptions:
-    """What ``grade``'s command line says to every judge; each uses what applies to it."""
+class JudgeOptions(TeacherOptions):
+    """What ``grade``'s command line says to every judge: a teacher's options, and the form of the
+    grade to ask an OpenAI-compatible server for."""
 
-    model: str
-    base_url: tuple[str, ...] = ()
-    concurrency: int = 8
-    retries: int = 6
-    request_timeout: float = 120.0
-    give_up_after: float = 120.0
-    batch_size: int = 8
     response_format: str | None = None
 
 
