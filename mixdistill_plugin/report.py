@@ -167,9 +167,10 @@ def teacher_table(runs: Sequence[Path]) -> list[str]:
         for kind, k in stats["kinds"].items():
             share = {name: None if k[name] is None else 100 * k[name] for name in ("yield", "coverage")}
             cost = stats.get("cost", {}).get("kinds", {}).get(kind)
+            tokens = k.get("prompt_tokens", 0), k.get("completion_tokens", 0)
             lines.append(f"| {run.name} | {teacher} | {stats['questions']} | {kind} | {k['completions']} | "
                          f"{_pct(share['yield'])} | {k['kept']} | {_pct(share['coverage'])} | "
-                         f"{k.get('prompt_tokens', 0):,} / {k.get('completion_tokens', 0):,} | "
+                         f"{'-' if not any(tokens) else f'{tokens[0]:,} / {tokens[1]:,}'} | "  # none counted
                          f"{'-' if cost is None else f'{cost:.4f}'} |")
     return lines
 

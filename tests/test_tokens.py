@@ -41,13 +41,16 @@ def test_replies_without_usage_are_said_so_or_counted_with_the_tokenizer(smollm2
     script = script_for(QUESTIONS)[0]
     script.usage = False
     with OpenAIServer(script) as server:
-        uncounted = generate(server, tmp_path, "--out", str(tmp_path / "none"))
+        uncounted = generate(server, tmp_path, "--out", str(tmp_path / "none" / "teacher"))
         counted = generate(server, tmp_path, "--tokenizer", str(smollm2), "--out", str(tmp_path / "counted"))
     assert uncounted.exit_code == 0 and counted.exit_code == 0, counted.output
-    none = json.loads((tmp_path / "none" / "stats.json").read_text())
+    none = json.loads((tmp_path / "none" / "teacher" / "stats.json").read_text())
     assert none["prompt_tokens"] == none["completion_tokens"] == 0
     assert none["run"]["replies_without_usage"] == none["run"]["requests"] and none["run"]["tokens_counted_locally"] == 0
     assert "carried no token counts, not counted (pass --tokenizer to count them)" in uncounted.output
+    report = CliRunner().invoke(main, ["report", str(tmp_path / "none"), "--out", str(tmp_path / "r")])
+    rows = [line for line in (tmp_path / "r" / "report.md").read_text().splitlines() if "| cot |" in line]
+    assert report.exit_code == 0 and len(rows) == 1 and rows[0].endswith("| - | - |")  # no tokens counted, no cost
     stats = json.loads((tmp_path / "counted" / "stats.json").read_text())
     assert stats["run"]["tokens_counted_locally"] == stats["run"]["replies_without_usage"] == stats["run"]["requests"]
     from transformers import AutoTokenizer
