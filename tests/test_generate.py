@@ -452,8 +452,14 @@ def test_sigint_exits_130_keeps_everything_and_resumes(tmp_path):
     script.latency = 0.5  # 80 requests, 8 at a time: about 5 s in all, so the interrupt lands mid-run
     data = questions_file(tmp_path, questions)
     out = tmp_path / "run"
+    # a shell starts a background job with SIGINT ignored, and a command it runs would keep that: while
+    # this process handles SIGINT, the command starts with the disposition a terminal gives it
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     with OpenAIServer(script) as server:
-        proc = _generate(data, server.base_url, out, "--timeout", "0.2")
+        try:
+            proc = _generate(data, server.base_url, out, "--timeout", "0.2")
+        finally:
+            signal.signal(signal.SIGINT, previous)
         # counted where requests arrive, not where the client's batches are written
         _wait_until(lambda: len(server.log) >= 16, proc)
         assert proc.poll() is None and len(server.log) < 80, "the run ended before the interrupt could land"
