@@ -23,7 +23,8 @@ OURS = ["svamp_cot", "svamp_pot", "svamp_mixed", "svamp_greedy", "svamp_direct",
 
 
 def offline_env(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "MIXDISTILL_DATA_DIR"}
+    # no PYTHONPATH: the environment under test is the one the interpreter run belongs to
+    env = {k: v for k, v in os.environ.items() if k not in ("MIXDISTILL_DATA_DIR", "PYTHONPATH")}
     return env | {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                   "TOKENIZERS_PARALLELISM": "false", **extra}
 
