@@ -33,7 +33,7 @@ COMMANDS = {  # each command's module is imported only when it runs (or when --h
 class _Commands(click.Group):
     """The commands of :data:`COMMANDS`, each loaded when asked for. Every command's :class:`UserError`
     (bad input, missing data, a refused setting, an unusable teacher or sandbox) is printed here, one
-    way: ``Error: <message>``, no traceback."""
+    way: ``Error: <message>``, no traceback; an interrupt a command does not handle itself exits 130."""
 
     def list_commands(self, ctx: click.Context | None) -> list[str]:
         return sorted(COMMANDS)
@@ -51,6 +51,9 @@ class _Commands(click.Group):
             problem = click.ClickException(str(exc))
             problem.exit_code = exc.exit_code
             raise problem from None
+        except KeyboardInterrupt:  # before a command's own handling (or in one without): 130, as a shell's ^C
+            click.echo("interrupted", err=True)
+            raise click.exceptions.Exit(130) from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})

@@ -51,3 +51,17 @@ def test_a_bad_file_is_one_error_line_and_exit_2(name, tmp_path):
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     (line,) = [line for line in result.output.splitlines() if line.startswith("Error: ")]
     assert line.startswith("Error: " + where.format(**files)), line
+
+
+def test_an_interrupt_outside_a_commands_own_handling_exits_130(monkeypatch, tmp_path):
+    """^C while a command starts (before its run can keep anything): no click "Aborted!" and exit 1."""
+    from mixdistill_plugin.commands.score import score
+
+    def interrupted(**options):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(score, "callback", interrupted)
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text('{"id": "1", "kind": "cot", "text": "The answer is 3.", "answer": 3}\n')
+    result = CliRunner().invoke(main, ["score", str(predictions)])
+    assert result.exit_code == 130 and "interrupted" in result.output and "Aborted" not in result.output
