@@ -60,4 +60,5 @@ class Registry(Generic[E]):
 
     def help(self) -> str:
         """One line per entry for ``--help``: ``name: about``."""
-        return "; ".join(f"{name}: {self.get(name).about}" for name in self.names()) + "."
+        self._load()
+        return "; ".join(f"{entry.name}: {entry.about}" for entry in self._entries.values()) + "."

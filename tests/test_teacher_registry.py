@@ -48,9 +48,10 @@ def register_judges(register):
     register(judges.Judge("fair", lambda options: FairJudge(), "grades everything 4"))
 
 
-def installed(monkeypatch, module, name: str, registry: Registry, hook: str) -> None:
-    """An installed package whose entry point in ``registry``'s group runs ``hook`` of this module;
-    ``module.name``: a fresh registry of the same kind."""
+def installed(monkeypatch, module, name: str, hook: str) -> None:
+    """An installed package whose entry point in the group of the registry ``module.name`` runs
+    ``hook`` of this module; ``module.name``: a fresh registry of the same kind."""
+    registry = getattr(module, name)
     point = EntryPoint("echo", f"{__name__}:{hook}", registry.group)
     monkeypatch.setattr("importlib.metadata.entry_points", lambda group=None: [point] if group == registry.group else [])
     monkeypatch.setattr(module, name, Registry(registry.what, registry.option, registry.group, registry.builtin))
@@ -58,7 +59,7 @@ def installed(monkeypatch, module, name: str, registry: Registry, hook: str) -> 
 
 @pytest.fixture
 def echo_installed(monkeypatch):
-    installed(monkeypatch, backends, "TEACHERS", backends.TEACHERS, "register_teachers")
+    installed(monkeypatch, backends, "TEACHERS", "register_teachers")
 
 
 def test_a_packages_teacher_is_listed_beside_the_built_in_ones(echo_installed):
@@ -89,7 +90,7 @@ def test_a_name_is_registered_once(echo_installed):
 
 
 def test_a_packages_judge_is_listed_and_grades_a_teacher_folder(monkeypatch, tmp_path):
-    installed(monkeypatch, judges, "JUDGES", judges.JUDGES, "register_judges")
+    installed(monkeypatch, judges, "JUDGES", "register_judges")
     shown = " ".join(CliRunner().invoke(main, ["grade", "--help"]).output.split())
     assert "hf: a local transformers model (--model PATH); fair: grades everything 4." in shown
     out = tmp_path / "gold"

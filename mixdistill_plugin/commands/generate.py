@@ -43,8 +43,8 @@ def _filter_options(f):
 @field_options
 @click.option("--no-gold", is_flag=True,
               help="The questions have no gold answers (a file's rows give none; a dataset's are hidden): each is "
-                   "labelled by the mixed "
-                   "vote of the teacher's own answers and kept only where they agree enough (--min-agreement).")
+                   "labelled by the mixed vote of the teacher's own answers and kept only where they agree enough "
+                   "(--min-agreement).")
 @click.option("--min-agreement", type=click.FloatRange(0, 1), metavar="SHARE",
               help="--no-gold: the share of a question's completions that must give the vote's answer "
                    "[default: 0.75; on two paths: both agree; measured in docs/teacher-data.md].")
