@@ -16,6 +16,10 @@ model output). Two measurements:
      ToRA-style executors do (``pebble.ProcessPool``, one worker per core);
    - ``process-per-program``: a fresh ``python -I`` per program (a sample, scaled);
    - ``exec+alarm``: bare in-process ``exec`` (unsafe; the limit).
+
+   For the project's pool, where its CPU goes: per program, the templates' and their children's
+   user and system time and minor page faults (Linux ``/proc``), the scorer's own, and how busy the
+   cores were (``--workers`` sets the number of templates; default one per core).
 2. The whole command as a user runs it, on the same file with the non-halting programs:
    ``mixdistill score FILE --json`` against a minimal scorer on a pebble pool (this script with
    ``--pebble-score FILE``), both with the same per-program timeout.
@@ -162,6 +166,42 @@ def exec_with_alarm(programs: list[str], timeout: float) -> float:
     return time.perf_counter() - start
 
 
+def _proc_times(pid: int) -> list[float]:
+    """utime, stime, cutime, cstime (seconds), minflt, cminflt of process ``pid`` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return [int(f) / tick for f in fields[11:15]] + [int(fields[7]), int(fields[8])]
+
+
+def _busy_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the machine so far (Linux /proc/stat)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
+
+
+def _children() -> list[int]:
+    return [int(pid) for task in Path("/proc/self/task").iterdir()
+            for pid in (task / "children").read_text().split()]
+
+
+def pool_split(executor: Executor, programs: list[str]) -> dict[str, float]:
+    """One pass of ``programs`` through ``executor``'s warm templates: milliseconds of CPU a program
+    (templates, their children, the scorer), minor faults a program, and the share of the cores busy."""
+    templates = _children()
+    before = [_proc_times(pid) for pid in templates]
+    own, busy = os.times(), _busy_ticks()
+    executor.run(programs)
+    after = [_proc_times(pid) for pid in templates]
+    own_after, busy_after = os.times(), _busy_ticks()
+    spent = [sum(a[i] - b[i] for a, b in zip(after, before)) for i in range(6)]
+    per = 1000 / len(programs)
+    return {"template user": spent[0] * per, "template sys": spent[1] * per, "children user": spent[2] * per,
+            "children sys": spent[3] * per,
+            "scorer": ((own_after.user - own.user) + (own_after.system - own.system)) * per,
+            "template faults": spent[4] / len(programs), "child faults": spent[5] / len(programs),
+            "busy": (busy_after[0] - busy[0]) / max(busy_after[1] - busy[1], 1)}
+
+
 def _timed(run, *args) -> float:
     start = time.perf_counter()
     run(*args)
@@ -184,6 +224,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1.0)
     parser.add_argument("--baseline-sample", type=int, default=300, help="programs timed for the slow baseline")
     parser.add_argument("--repeats", type=int, default=3, help="passes over the halting corpus (best is kept)")
+    parser.add_argument("--workers", type=int, help="templates of the project's pool (default: one per core)")
     parser.add_argument("--pebble-score", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.pebble_score:
@@ -191,9 +232,10 @@ def main() -> None:
     cores = default_workers()
     halting = [program for program, _ in corpus(args.data_dir)]
 
-    with Executor(timeout=args.timeout).start() as executor:
+    with Executor(timeout=args.timeout, workers=args.workers).start() as executor:
         executor.run([f"ans = {i}" for i in range(cores * 4)])
         ours = min(_timed(executor.run, halting) for _ in range(args.repeats))
+        split = pool_split(executor, halting)
     floor = fork_floor(cores)
     pebble = min(_timed(pebble_pool, halting, args.timeout, cores) for _ in range(args.repeats))
     bare = min(exec_with_alarm(halting, args.timeout) for _ in range(args.repeats))
@@ -204,6 +246,10 @@ def main() -> None:
     print(f"cores: {cores}, halting programs: {len(halting)}, timeout: {args.timeout:g}s")
     print(f"{'in a warm pool':<34}{'programs/s':>12}{'mixdistill is':>16}")
     print(f"{'mixdistill (fresh process each)':<34}{rate:>12,.0f}")
+    print(f"  {args.workers or cores} templates; CPU a program, ms: templates {split['template user']:.2f} user + "
+          f"{split['template sys']:.2f} sys, children {split['children user']:.2f} user + {split['children sys']:.2f} sys, "
+          f"scorer {split['scorer']:.2f}; minor faults a program: template {split['template faults']:.0f}, "
+          f"child {split['child faults']:.0f}; cores busy {100 * split['busy']:.0f}%")
     print(f"{'fork floor (fork+exit+wait only)':<34}{floor:>12,.0f}{rate / floor:>15.2f}x")
     for name, seconds in (("pebble pool (no isolation)", pebble), ("process-per-program", per_process),
                           ("exec+alarm (unsafe)", bare)):
