@@ -42,6 +42,7 @@ from pathlib import Path
 
 from mixdistill_plugin.data import SHIPPED
 from mixdistill_plugin.executor import Executor, default_workers
+from procstat import busy_ticks, process_stat
 
 NON_HALTING = (
     "while True:\n    pass",
@@ -166,19 +167,6 @@ def exec_with_alarm(programs: list[str], timeout: float) -> float:
     return time.perf_counter() - start
 
 
-def _proc_times(pid: int) -> list[float]:
-    """utime, stime, cutime, cstime (seconds), minflt, cminflt of process ``pid`` (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return [int(f) / tick for f in fields[11:15]] + [int(fields[7]), int(fields[8])]
-
-
-def _busy_ticks() -> tuple[int, int]:
-    """(busy, total) CPU ticks of the machine so far (Linux /proc/stat)."""
-    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)
-
-
 def _children() -> list[int]:
     return [int(pid) for task in Path("/proc/self/task").iterdir()
             for pid in (task / "children").read_text().split()]
@@ -188,17 +176,17 @@ def pool_split(executor: Executor, programs: list[str]) -> dict[str, float]:
     """One pass of ``programs`` through ``executor``'s warm templates: milliseconds of CPU a program
     (templates, their children, the scorer), minor faults a program, and the share of the cores busy."""
     templates = _children()
-    before = [_proc_times(pid) for pid in templates]
-    own, busy = os.times(), _busy_ticks()
+    before = [process_stat(pid) for pid in templates]
+    own, busy = os.times(), busy_ticks()
     executor.run(programs)
-    after = [_proc_times(pid) for pid in templates]
-    own_after, busy_after = os.times(), _busy_ticks()
-    spent = [sum(a[i] - b[i] for a, b in zip(after, before)) for i in range(6)]
+    after = [process_stat(pid) for pid in templates]
+    own_after, busy_after = os.times(), busy_ticks()
+    spent = {name: sum(a[name] - b[name] for a, b in zip(after, before)) for name in before[0]}
     per = 1000 / len(programs)
-    return {"template user": spent[0] * per, "template sys": spent[1] * per, "children user": spent[2] * per,
-            "children sys": spent[3] * per,
+    return {"template user": spent["utime"] * per, "template sys": spent["stime"] * per,
+            "children user": spent["cutime"] * per, "children sys": spent["cstime"] * per,
             "scorer": ((own_after.user - own.user) + (own_after.system - own.system)) * per,
-            "template faults": spent[4] / len(programs), "child faults": spent[5] / len(programs),
+            "template faults": spent["minflt"] / len(programs), "child faults": spent["cminflt"] / len(programs),
             "busy": (busy_after[0] - busy[0]) / max(busy_after[1] - busy[1], 1)}
 
 

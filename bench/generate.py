@@ -32,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from openai_server import OpenAIServer, Script  # noqa: E402
+from procstat import process_stat  # noqa: E402
 
 MIXDISTILL = Path(sys.executable).parent / "mixdistill"
 
@@ -52,8 +53,8 @@ def start_server(latency: float, honour_n: bool = True) -> tuple[multiprocessing
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stat = process_stat(pid)
+    return stat["utime"] + stat["stime"]
 
 
 def children_cpu() -> float:

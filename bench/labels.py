@@ -58,7 +58,7 @@ def main() -> None:
                                            *(["--limit", str(args.limit)] if args.limit else [])])
             labelled = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
             completions = read_raw(out / "raw.jsonl")[0]
-        checked = [c.model_copy(update={"correct": c.answer is not None and answers_equal(c.answer, gold[c.id])})
+        checked = [c.model_copy(update={"correct": answers_equal(c.answer, gold[c.id])})
                    for c in completions]
         filtered = build_train(questions, checked)
         for threshold in args.thresholds:
