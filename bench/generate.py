@@ -13,12 +13,18 @@ Then 4 samples per question from a server that honours ``n`` (one request per qu
 one that ignores it (llama.cpp, Ollama: the command falls back to one request per sample). Last,
 1, 2 and 4 replicas of the server (``--base-url`` repeated), each in its own process with
 ``concurrency`` in flight: the rate against the replicas' ideal sum, the requests each served, and
-the CPU the client and the servers spent (where the cores are all busy, the machine is the limit).
+the CPU the client and the servers spent (where the cores are all busy, the machine is the limit),
+and the floor: a bare aiohttp client posting the same bodies to the same servers with as many in
+flight and doing nothing else (no retries, records or progress bar), in its own process; the most a
+one-process Python client gets from these servers on this machine. At the most replicas, the same
+requests again as ``--shards`` `generate --shard I/N` processes at once (the route past one process's
+CPU): their requests over their shared asking window, and their wall clock.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing
 import os
@@ -57,35 +63,84 @@ def cpu_seconds(pid: int) -> float:
     return stat["utime"] + stat["stime"]
 
 
+def bare_client(urls: list[str], questions: int, concurrency: int, result) -> None:
+    """The floor: ``questions`` POSTs of the registry's CoT prompt spread over ``urls``, ``concurrency``
+    in flight, over one aiohttp session; puts the requests a second (after the bodies are built)."""
+    import aiohttp
+
+    from mixdistill_plugin.prompts import chat_messages, get_kind
+
+    bodies = [{"model": "bench", "messages": chat_messages("cot", f"What is {i} plus 4 minus {i}?"),
+               "temperature": 0.0, "max_tokens": 256, "stop": list(get_kind("cot").stop)} for i in range(questions)]
+
+    async def run() -> float:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            todo = iter(enumerate(bodies))
+
+            async def worker() -> None:
+                for i, body in todo:
+                    async with session.post(f"{urls[i % len(urls)]}/chat/completions", json=body) as response:
+                        assert json.loads(await response.read())["choices"]
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            return questions / (time.perf_counter() - start)
+
+    result.put(asyncio.run(run()))
+
+
+def floor(urls: list[str], questions: int, concurrency: int) -> float:
+    result = multiprocessing.Queue()
+    process = multiprocessing.Process(target=bare_client, args=(urls, questions, concurrency, result))
+    process.start()
+    rate = result.get(timeout=600)
+    process.join()
+    return rate
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
 def command(base_url: str | list[str], questions: int, concurrency: int, samples: int = 1,
-            servers: tuple[int, ...] = ()) -> dict:
+            servers: tuple[int, ...] = (), shards: int = 1) -> dict:
     """Run `mixdistill generate` once: its wall time, its stats.json, and the CPU seconds it and the
-    server processes ``servers`` (pids) spent."""
+    server processes ``servers`` (pids) spent. With ``shards`` > 1, that many `generate --shard I/N`
+    processes at once, ``concurrency`` shared among them; their stats.json taken together: the
+    requests over the window from the first one's first request to the last one's last reply."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "questions.jsonl"
         data.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus 4 minus {i}?",
                                             "answer": 4}) + "\n" for i in range(questions)))
-        out = Path(tmp) / "out"
         urls = [base_url] if isinstance(base_url, str) else base_url
         cmd = [str(MIXDISTILL), "generate", "--teacher", "openai", "--model", "bench",
                *(arg for url in urls for arg in ("--base-url", url)), "--dataset", str(data), "--cot-samples", str(samples), "--pot-samples", "0",
-               "--concurrency", str(concurrency), "--out", str(out)]
+               "--concurrency", str(concurrency // shards)]
+        outs = [Path(tmp) / f"out{i}" for i in range(shards)]
         before = children_cpu(), sum(cpu_seconds(pid) for pid in servers)
         start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        procs = [subprocess.Popen([*cmd, "--out", str(out), *(("--shard", f"{i}/{shards}") if shards > 1 else ())],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i, out in enumerate(outs)]
+        ends = [proc.communicate() for proc in procs]
         wall = time.perf_counter() - start
         client_cpu = children_cpu() - before[0]
         server_cpu = sum(cpu_seconds(pid) for pid in servers) - before[1]
-        if proc.returncode != 0:
-            raise SystemExit(f"mixdistill generate failed:\n{proc.stdout}\n{proc.stderr}")
-        stats = json.loads((out / "stats.json").read_text())
-    assert stats["complete"] and stats["completions"] == questions * samples, stats
+        for proc, (stdout, stderr) in zip(procs, ends):
+            if proc.returncode != 0:
+                raise SystemExit(f"mixdistill generate failed:\n{stdout}\n{stderr}")
+        every = [json.loads((out / "stats.json").read_text()) for out in outs]
+    assert all(stats["complete"] for stats in every) and sum(s["completions"] for s in every) == questions * samples
+    stats = every[0] if shards == 1 else together(every)
     return {"wall": wall, "stats": stats, "client_cpu": client_cpu, "server_cpu": server_cpu}
+
+
+def together(every: list[dict]) -> dict:
+    """The stats of shards run at once, as one run's: requests a second over their shared asking window."""
+    runs = [stats["run"] for stats in every]
+    window = (max(r["startup_seconds"] + r["asking_seconds"] for r in runs) - min(r["startup_seconds"] for r in runs))
+    return {"run": {"requests_per_second": sum(r["requests"] for r in runs) / window}}
 
 
 def cpu() -> str:
@@ -108,6 +163,8 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2, 4],
                         help="replica counts for the replica rows (each its own server process)")
     parser.add_argument("--replica-requests", type=int, default=4000, help="requests of each replica row")
+    parser.add_argument("--shards", type=int, default=2,
+                        help="at the most replicas, also this many `--shard I/N` processes at once (1: not run)")
     args = parser.parse_args()
     ideal = args.concurrency / args.latency
     server, base_url = start_server(args.latency)
@@ -124,12 +181,17 @@ def main() -> None:
     finally:
         server.terminate()
 
-    replicas = {}
+    replicas, floors = {}, {}
     for count in args.replicas:  # concurrency per replica as above, so the ideal is the sum of the replicas'
         servers = [start_server(args.latency) for _ in range(count)]
+        urls = [url for _, url in servers]
         try:
-            replicas[count] = command([url for _, url in servers], args.replica_requests, args.concurrency * count,
+            replicas[count] = command(urls, args.replica_requests, args.concurrency * count,
                                       servers=tuple(process.pid for process, _ in servers))
+            floors[count] = floor(urls, args.replica_requests, args.concurrency * count)
+            if count == max(args.replicas) and args.shards > 1:
+                sharded = command(urls, args.replica_requests, args.concurrency * count, shards=args.shards,
+                                  servers=tuple(process.pid for process, _ in servers))
         finally:
             for process, _ in servers:
                 process.terminate()
@@ -167,8 +229,17 @@ def main() -> None:
         whole = args.replica_requests / result["wall"]
         print(f"{f'  {count} x {args.concurrency} in flight (whole command)':<48}{whole:>11.1f}"
               f"{whole / (ideal * count):>10.2f}")
+        print(f"{f'  {count} x {args.concurrency} in flight (bare aiohttp floor)':<48}{floors[count]:>11.1f}"
+              f"{floors[count] / (ideal * count):>10.2f}  stats.json {rate / floors[count]:.2f}x floor")
+    if args.shards > 1:
+        count = max(args.replicas)
+        for what, rate in (("stats.json", sharded["stats"]["run"]["requests_per_second"]),
+                           ("whole command", args.replica_requests / sharded["wall"])):
+            print(f"{f'  {count} x {args.concurrency} in flight, {args.shards} shards ({what})':<48}{rate:>11.1f}"
+                  f"{rate / (ideal * count):>10.2f}")
     print("CPU a request (the client's includes its start-up) and how busy the cores were over the whole command:")
-    for count, result in replicas.items():
+    for count, result in [*replicas.items(), *([(f"{max(args.replicas)}, {args.shards} shards", sharded)]
+                                               if args.shards > 1 else [])]:
         client, server = (1000 * result[key] / args.replica_requests for key in ("client_cpu", "server_cpu"))
         busy = (result["client_cpu"] + result["server_cpu"]) / (os.cpu_count() * result["wall"])
         print(f"  {count} replica(s): client {client:.2f} ms, servers {server:.2f} ms; cores busy {100 * busy:.0f}%")
