@@ -69,9 +69,12 @@ def bare_client(urls: list[str], questions: int, concurrency: int, result) -> No
     import aiohttp
 
     from mixdistill_plugin.prompts import chat_messages, get_kind
+    from mixdistill_plugin.teachers import Sampling
 
-    bodies = [{"model": "bench", "messages": chat_messages("cot", f"What is {i} plus 4 minus {i}?"),
-               "temperature": 0.0, "max_tokens": 256, "stop": list(get_kind("cot").stop)} for i in range(questions)]
+    sampling = Sampling()  # generate's defaults: the same few-shot prompt, so the same bytes each way
+    bodies = [{"model": "bench", "messages": chat_messages("cot", f"What is {i} plus 4 minus {i}?", shots=sampling.shots),
+               "temperature": sampling.temperature, "max_tokens": sampling.max_tokens, "stop": list(get_kind("cot").stop)}
+              for i in range(questions)]
 
     async def run() -> float:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
