@@ -241,11 +241,13 @@ def main() -> None:
             print(f"{f'  {count} x {args.concurrency} in flight, {args.shards} shards ({what})':<48}{rate:>11.1f}"
                   f"{rate / (ideal * count):>10.2f}")
     print("CPU a request (the client's includes its start-up) and how busy the cores were over the whole command:")
-    for count, result in [*replicas.items(), *([(f"{max(args.replicas)}, {args.shards} shards", sharded)]
-                                               if args.shards > 1 else [])]:
+    rows = [(f"{count} replica(s)", result) for count, result in replicas.items()]
+    if args.shards > 1:
+        rows.append((f"{max(args.replicas)} replicas, {args.shards} shards", sharded))
+    for name, result in rows:
         client, server = (1000 * result[key] / args.replica_requests for key in ("client_cpu", "server_cpu"))
         busy = (result["client_cpu"] + result["server_cpu"]) / (os.cpu_count() * result["wall"])
-        print(f"  {count} replica(s): client {client:.2f} ms, servers {server:.2f} ms; cores busy {100 * busy:.0f}%")
+        print(f"  {name}: client {client:.2f} ms, servers {server:.2f} ms; cores busy {100 * busy:.0f}%")
 
 
 if __name__ == "__main__":
