@@ -11,7 +11,7 @@ from conftest import rows
 from mixdistill_plugin.cli import main
 from mixdistill_plugin.shards import shard_of
 from openai_server import Fault, OpenAIServer, Script
-from test_generate import QUESTIONS, questions_file, script_for
+from test_generate import MIXDISTILL, QUESTIONS, questions_file, script_for
 
 MORE = QUESTIONS + [(f"A shelf holds {n} books and {n + 2} more arrive. How many books?", 2 * n + 2)
                     for n in range(3, 15)]  # 18 questions
@@ -147,3 +147,58 @@ def test_replicas_one_killed_mid_run_lose_and_duplicate_nothing(tmp_path):
         assert all(c[tokens] > 0 for c in counts.values()) and sum(c[tokens] for c in counts.values()) == stats[tokens]
     served = [len(s.requests) for s in servers]
     assert served[1] < min(served[0], served[2])  # the killed one took no more after it went down
+
+
+def _serve(script: Script, ready) -> None:
+    import os
+
+    server = OpenAIServer(script)
+    ready.put((os.getpid(), server.base_url))
+    server.serve_forever()
+
+
+def test_three_server_processes_one_sigkilled_mid_run_lose_and_duplicate_nothing(tmp_path):
+    """The installed command against three replica processes, the second SIGKILLed mid-run: its
+    requests go to the others, and the folder holds what the single server's run does."""
+    import multiprocessing
+    import os
+    import signal
+    import subprocess
+    import time
+
+    script, _ = script_for(MORE)
+    script.latency = 0.2  # 72 requests, 6 in flight: about 2.4 s of asking
+    questions = questions_file(tmp_path, MORE)
+    with OpenAIServer(script) as single:
+        assert generate(single, questions, tmp_path / "one").exit_code == 0
+    ready = multiprocessing.Queue()
+    processes = [multiprocessing.Process(target=_serve, args=(script, ready), daemon=True) for _ in range(3)]
+    for process in processes:
+        process.start()
+    urls = dict(ready.get(timeout=30) for _ in processes)  # pid -> base URL
+    try:
+        out = tmp_path / "replicas"
+        command = subprocess.Popen(
+            [str(MIXDISTILL), "generate", "--dataset", str(questions), "--teacher", "openai", "--model", "m",
+             *(arg for url in urls.values() for arg in ("--base-url", url)), "--seed", "7", "--cot-samples", "2",
+             "--pot-samples", "2", "--concurrency", "6", "--no-progress", "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        raw = out / "raw.jsonl"
+        while (not raw.exists() or raw.read_bytes().count(b"\n") < 12) and command.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert command.poll() is None, "the run ended before a replica could be killed mid-run"
+        os.kill(processes[1].pid, signal.SIGKILL)
+        output, _ = command.communicate(timeout=120)
+    finally:
+        for process in processes:
+            process.kill()
+    assert command.returncode == 0, output
+    assert kept(out) == kept(tmp_path / "one")
+    stats = json.loads((out / "stats.json").read_text())
+    counts = stats["run"]["replicas"]
+    assert stats["complete"] and sum(c["requests"] for c in counts.values()) == stats["run"]["requests"]
+    killed = urls[processes[1].pid]
+    assert all(c["requests"] > 0 for c in counts.values()), counts
+    assert [url for url, c in counts.items() if c["connection_failures"]] == [killed], counts
