@@ -36,6 +36,27 @@ def kept(folder: Path) -> list[str]:
         json.dumps(r, sort_keys=True) for r in rows(folder / "train.jsonl"))
 
 
+def _killed_mid_run(server: OpenAIServer, questions: Path, out: Path, *extra: str) -> int:
+    """Run the installed `generate` (the options of :func:`generate`) and SIGKILL it once ``raw.jsonl``
+    has 6 lines; the lines it had."""
+    import signal
+    import subprocess
+    import time
+
+    command = subprocess.Popen(
+        [str(MIXDISTILL), "generate", "--dataset", str(questions), "--teacher", "openai", "--model", "m",
+         "--base-url", server.base_url, "--seed", "7", "--cot-samples", "2", "--pot-samples", "2", "--retries", "8",
+         "--no-progress", "--out", str(out), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    raw, deadline = out / "raw.jsonl", time.monotonic() + 60
+    while (not raw.exists() or raw.read_bytes().count(b"\n") < 6) and command.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert command.poll() is None, "the run ended before it could be killed"
+    command.send_signal(signal.SIGKILL)
+    command.wait()
+    return raw.read_bytes().count(b"\n")
+
+
 def test_three_shards_merged_are_one_run(tmp_path):
     script, _ = script_for(MORE)
     script.fault_rate, script.random_faults = 0.25, ("500", "drop", "malformed", "empty")
@@ -43,14 +64,18 @@ def test_three_shards_merged_are_one_run(tmp_path):
     questions = questions_file(tmp_path, MORE)
     with OpenAIServer(script) as server:
         assert generate(server, questions, tmp_path / "one").exit_code == 0
-        shards = [tmp_path / f"shard{i}" for i in range(3)]
-        for i, folder in enumerate(shards):
-            result = generate(server, questions, folder, "--shard", f"{i}/3")
+        shards = [tmp_path / f"shard{i}" for i in (0, 1, 2)]
+        for i in (0, 2):
+            result = generate(server, questions, shards[i], "--shard", f"{i}/3")
             assert result.exit_code == 0, result.output
-        # one shard killed mid-write: its last line torn, its last replies lost; resumed
+        # shard 1's process SIGKILLed mid-run, then its last line torn (a kill mid-write); resumed
+        script.latency = 0.1
+        killed = _killed_mid_run(server, questions, shards[1], "--shard", "1/3", "--concurrency", "2")
+        assert killed < 4 * sum(shard_of(f"p{i}", 3) == 1 for i in range(len(MORE)))  # samples left to ask
+        script.latency = 0.0
         raw = shards[1] / "raw.jsonl"
         lines = raw.read_bytes().splitlines(keepends=True)
-        raw.write_bytes(b"".join(lines[:-3]) + lines[-3][:25])
+        raw.write_bytes(b"".join(lines[:-1]) + lines[-1][:25])
         resumed = generate(server, questions, shards[1], "--shard", "1/3")
         assert resumed.exit_code == 0 and "dropped a torn last line" in resumed.output
 
