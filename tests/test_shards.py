@@ -17,11 +17,14 @@ MORE = QUESTIONS + [(f"A shelf holds {n} books and {n + 2} more arrive. How many
                     for n in range(3, 15)]  # 18 questions
 
 
+def generate_args(server: OpenAIServer, questions: Path, out: Path, *extra: str) -> list[str]:
+    return ["generate", "--dataset", str(questions), "--teacher", "openai", "--model", "m", "--base-url",
+            server.base_url, "--seed", "7", "--cot-samples", "2", "--pot-samples", "2", "--retries", "8",
+            "--no-progress", "--out", str(out), *extra]
+
+
 def generate(server: OpenAIServer, questions: Path, out: Path, *extra: str):
-    return CliRunner().invoke(main, [
-        "generate", "--dataset", str(questions), "--teacher", "openai", "--model", "m", "--base-url",
-        server.base_url, "--seed", "7", "--cot-samples", "2", "--pot-samples", "2", "--retries", "8",
-        "--no-progress", "--out", str(out), *extra])
+    return CliRunner().invoke(main, generate_args(server, questions, out, *extra))
 
 
 def merge(out: Path, *shards: Path):
@@ -43,10 +46,8 @@ def _killed_mid_run(server: OpenAIServer, questions: Path, out: Path, *extra: st
     import subprocess
     import time
 
-    command = subprocess.Popen(
-        [str(MIXDISTILL), "generate", "--dataset", str(questions), "--teacher", "openai", "--model", "m",
-         "--base-url", server.base_url, "--seed", "7", "--cot-samples", "2", "--pot-samples", "2", "--retries", "8",
-         "--no-progress", "--out", str(out), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = subprocess.Popen([str(MIXDISTILL), *generate_args(server, questions, out, *extra)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     raw, deadline = out / "raw.jsonl", time.monotonic() + 60
     while (not raw.exists() or raw.read_bytes().count(b"\n") < 6) and command.poll() is None \
             and time.monotonic() < deadline:
