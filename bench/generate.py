@@ -57,6 +57,11 @@ def start_server(latency: float, honour_n: bool = True) -> tuple[multiprocessing
     return process, ready.get(timeout=30)
 
 
+def question(i: int) -> str:
+    """The bench's ``i``-th question (its answer is 4)."""
+    return f"What is {i} plus 4 minus {i}?"
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` so far (Linux /proc)."""
     stat = process_stat(pid)
@@ -72,7 +77,7 @@ def bare_client(urls: list[str], questions: int, concurrency: int, result) -> No
     from mixdistill_plugin.teachers import Sampling
 
     sampling = Sampling()  # generate's defaults: the same few-shot prompt, so the same bytes each way
-    bodies = [{"model": "bench", "messages": chat_messages("cot", f"What is {i} plus 4 minus {i}?", shots=sampling.shots),
+    bodies = [{"model": "bench", "messages": chat_messages("cot", question(i), shots=sampling.shots),
                "temperature": sampling.temperature, "max_tokens": sampling.max_tokens, "stop": list(get_kind("cot").stop)}
               for i in range(questions)]
 
@@ -114,8 +119,7 @@ def command(base_url: str | list[str], questions: int, concurrency: int, samples
     requests over the window from the first one's first request to the last one's last reply."""
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "questions.jsonl"
-        data.write_text("".join(json.dumps({"id": f"q{i}", "question": f"What is {i} plus 4 minus {i}?",
-                                            "answer": 4}) + "\n" for i in range(questions)))
+        data.write_text("".join(json.dumps({"id": f"q{i}", "question": question(i), "answer": 4}) + "\n" for i in range(questions)))
         urls = [base_url] if isinstance(base_url, str) else base_url
         cmd = [str(MIXDISTILL), "generate", "--teacher", "openai", "--model", "bench",
                *(arg for url in urls for arg in ("--base-url", url)), "--dataset", str(data), "--cot-samples", str(samples), "--pot-samples", "0",
@@ -187,14 +191,13 @@ def main() -> None:
     replicas, floors = {}, {}
     for count in args.replicas:  # concurrency per replica as above, so the ideal is the sum of the replicas'
         servers = [start_server(args.latency) for _ in range(count)]
-        urls = [url for _, url in servers]
+        urls, pids = [url for _, url in servers], tuple(process.pid for process, _ in servers)
         try:
-            replicas[count] = command(urls, args.replica_requests, args.concurrency * count,
-                                      servers=tuple(process.pid for process, _ in servers))
+            replicas[count] = command(urls, args.replica_requests, args.concurrency * count, servers=pids)
             floors[count] = floor(urls, args.replica_requests, args.concurrency * count)
             if count == max(args.replicas) and args.shards > 1:
                 sharded = command(urls, args.replica_requests, args.concurrency * count, shards=args.shards,
-                                  servers=tuple(process.pid for process, _ in servers))
+                                  servers=pids)
         finally:
             for process, _ in servers:
                 process.terminate()

@@ -44,18 +44,24 @@ def _killed_mid_run(server: OpenAIServer, questions: Path, out: Path, *extra: st
     has 6 lines; the lines it had."""
     import signal
     import subprocess
-    import time
 
     command = subprocess.Popen([str(MIXDISTILL), *generate_args(server, questions, out, *extra)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    raw, deadline = out / "raw.jsonl", time.monotonic() + 60
-    while (not raw.exists() or raw.read_bytes().count(b"\n") < 6) and command.poll() is None \
-            and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert command.poll() is None, "the run ended before it could be killed"
+    _wait_for_lines(command, out / "raw.jsonl", 6)
     command.send_signal(signal.SIGKILL)
     command.wait()
-    return raw.read_bytes().count(b"\n")
+    return (out / "raw.jsonl").read_bytes().count(b"\n")
+
+
+def _wait_for_lines(command, raw: Path, lines: int) -> None:
+    """Wait until ``raw`` has ``lines`` lines while ``command`` (a running process) writes it."""
+    import time
+
+    deadline = time.monotonic() + 60
+    while (not raw.exists() or raw.read_bytes().count(b"\n") < lines) and command.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert command.poll() is None, "the run ended before it could be interrupted mid-run"
 
 
 def test_three_shards_merged_are_one_run(tmp_path):
@@ -190,7 +196,6 @@ def test_three_server_processes_one_sigkilled_mid_run_lose_and_duplicate_nothing
     import os
     import signal
     import subprocess
-    import time
 
     script, _ = script_for(MORE)
     script.latency = 0.2  # 72 requests, 6 in flight: about 2.4 s of asking
@@ -209,12 +214,7 @@ def test_three_server_processes_one_sigkilled_mid_run_lose_and_duplicate_nothing
              *(arg for url in urls.values() for arg in ("--base-url", url)), "--seed", "7", "--cot-samples", "2",
              "--pot-samples", "2", "--concurrency", "6", "--no-progress", "--out", str(out)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 60
-        raw = out / "raw.jsonl"
-        while (not raw.exists() or raw.read_bytes().count(b"\n") < 12) and command.poll() is None \
-                and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert command.poll() is None, "the run ended before a replica could be killed mid-run"
+        _wait_for_lines(command, out / "raw.jsonl", 12)
         os.kill(processes[1].pid, signal.SIGKILL)
         output, _ = command.communicate(timeout=120)
     finally:
