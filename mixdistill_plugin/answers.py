@@ -15,17 +15,20 @@ few-shot example (a blank line, then ``Q:``, ``Question:``, ``Premise:``...). Th
 explicit marker, by position in the text: ``\\boxed{...}``, ``#### N``, ``the (final) answer is``
 / ``answer:`` (any case), or ``A:`` at the start of a line; what follows the marker is the answer.
 A number written as arithmetic (``The answer is (84 / 2).``) is evaluated by a walk over its
-syntax tree that allows only numbers, ``+ - * /`` and parentheses (never ``eval``); else its first
-number counts. A label is the first label, alias or (for ``choice``) letter after the marker.
-Without a marker: the last number (or label) anywhere in the text.
+syntax tree that allows only numbers, ``+ - * /`` and parentheses (never ``eval``); an expression
+that is not arithmetic on numbers (``(some bags + 4 bags)``, ``(2 ** 100)``) is no answer; else the first number
+after the marker counts. A label is the first label, alias or (for ``choice``) letter after the marker.
+Without a marker: a choice's bare letter (``d``, ``(d)``, ``D.``), else the last number (or label,
+or a choice's letter in parentheses) anywhere in the text.
 
 Numbers may carry ``$``, thousands separators (``1,080``), a sign (``-`` or ``−``), decimals,
 exponents, a fraction (``3/4``, ``\\frac{3}{4}``), a percent sign (``25%`` reads as 25) or a unit
 word (``18 dollars``).
 
-Equality (:func:`answers_equal`): numbers by ``math.isclose`` with ``rel_tol`` and ``abs_tol`` both
-``DEFAULT_TOLERANCE`` (1e-4), so ``0.3333`` == ``1/3`` but ``0.333`` != ``1/3``; labels by their text;
-a number never equals a label.
+Equality (:func:`answers_equal`): two whole numbers exactly (``1201587`` != ``1201565``, however
+close in relative terms); other numbers by ``math.isclose`` with ``rel_tol`` and ``abs_tol`` both
+``DEFAULT_TOLERANCE`` (1e-4), so ``0.3333`` == ``1/3`` and ``7.000000000000001`` == ``7`` but
+``0.333`` != ``1/3``; labels by their text; a number never equals a label.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ _RUN_ON = re.compile(r"\n[ \t]*\n\s*(?:Q|Question|Problem|Premise|Hypothesis|Con
 _ARITHMETIC = re.compile(r"[-−+(\s]*(?:\d|\.\d)[\d\s.,+\-−*/×÷()]*")
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
            ast.Div: lambda a, b: a / b}
+_EXPRESSION = re.compile(r"[\w)]\s*(?:[+×÷]|\*\*?)\s*[\w(]|[\w)]\s+[-−/]\s+[\w(]")
 _LETTER = re.compile(r"^\s*\(?([a-z])\)(?![a-z])|^\s*([a-z])\s*(?:$|[.,:;)])", re.IGNORECASE)
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -131,6 +135,8 @@ def extract_answer(text: str) -> float | None:
     text = _FRAC_RE.sub(r"\1/\2", cut_run_on(text))
     for after_marker in _marked(text):
         value = evaluate_arithmetic(after_marker)
+        if value is None and _EXPRESSION.search(after_marker):
+            return None  # an expression of words (``(some bags + 4 bags)``): no number, not its first one
         if value is None:
             value = parse_number(after_marker)
         if value is not None:
@@ -182,6 +188,8 @@ class AnswerType:
         whole = canonical_label(text)
         if whole in self._spellings():
             return self._spellings()[whole]
+        if self.kind == "choice" and _LETTER.match(text):  # a bare letter: ``d``, ``(d)``, ``D.``
+            return self._first_label(text)
         return self._last_label(text)
 
     def gold(self, value: object) -> Answer:
@@ -224,12 +232,17 @@ class AnswerType:
         return max(found, key=lambda f: (f[0] + f[1], f[1]))[2] if found else None
 
     def _mentions(self, text: str) -> list[tuple[int, int, str]]:
-        """``(start, -length, label)`` of every spelling in ``text``, whole words only."""
+        """``(start, -length, label)`` of every spelling in ``text`` (whole words) and, for a choice, every
+        letter in parentheses."""
         low = " ".join(text.lower().split())
         found = []
         for spelling, label in self._spellings().items():
             for m in re.finditer(rf"(?<![\w-]){re.escape(spelling)}(?![\w-])", low):
                 found.append((m.start(), -len(spelling), label))
+        if self.kind == "choice":  # a letter in parentheses: ``the correct choice is (d)``
+            for m in re.finditer(r"\(([a-z])\)", low):
+                if _LETTERS.index(m.group(1)) < len(self.choices):
+                    found.append((m.start(), -3, self.choices[_LETTERS.index(m.group(1))]))
         return found
 
 
@@ -262,7 +275,14 @@ def answers_equal(a: Answer | None, b: Answer | None, tolerance: float = DEFAULT
         return False
     if isinstance(a, str) or isinstance(b, str):
         return isinstance(a, str) and isinstance(b, str) and a == b
+    if _whole(a) and _whole(b):
+        return a == b
     return math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance)
+
+
+def _whole(value: float) -> bool:
+    """A whole number small enough that a float holds it exactly."""
+    return float(value).is_integer() and abs(value) < 2**53
 
 
 def format_answer(value: Answer | None) -> str:

@@ -42,7 +42,8 @@ def test_equality_tolerance_and_none():
     assert answers_equal(1 / 3, 0.3333)
     assert not answers_equal(0.333, 1 / 3)
     assert not answers_equal(18.0, 18.1)
-    assert answers_equal(1_000_000.0, 1_000_050.0)  # relative 1e-4 at this scale
+    assert not answers_equal(1_000_000.0, 1_000_050.0)  # whole numbers compare exactly
+    assert answers_equal(1_000_000.0, 1_000_050.5)  # relative 1e-4 for a number that is not whole
     assert not answers_equal(None, None)
     assert not answers_equal(None, 0.0)
     assert answers_equal(0.333, 1 / 3, tolerance=1e-3)

@@ -17,17 +17,17 @@ def generate(*args: str):
 
 
 def test_the_shipped_palm_and_codex_recordings_on_svamp_train(tmp_path):
-    """PaLM-540B's CoT read right about as often as Distilling step-by-step read it (73.5 to 74.0%;
-    the reader here also evaluates answers written as expressions), and the Codex programs as often
-    as the PoT paper's own run executed them (85.4%); the one question Codex left out is reported."""
+    """PaLM-540B's CoT read right about as often as Distilling step-by-step read it (73.5%; its parse
+    redone here gives 74.1%), and the Codex programs about as often as the PoT paper's run (85.4%,
+    which also counts two seven-digit near misses); the one question Codex left out is reported."""
     out = tmp_path / "svamp"
     result = generate("--dataset", "svamp", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "recorded teacher: at most 1 cot completion(s) per question; asking for 1, not 4" in result.stderr
     stats = json.loads((out / "stats.json").read_text())
     cot, pot = stats["kinds"]["cot"], stats["kinds"]["pot"]
-    assert cot["completions"] == 800 and 0.735 <= cot["yield"] <= 0.75
-    assert pot["completions"] == 799 and abs(pot["yield"] - 0.854) < 0.002
+    assert cot["completions"] == 800 and 0.735 <= cot["yield"] <= 0.745
+    assert pot["completions"] == 799 and abs(pot["yield"] - 0.854) * 799 < 2.5  # within two programs
     assert stats["errors"] == {"not recorded": 1}
     teacher = json.loads((out / "config.json").read_text())["teacher"]
     assert teacher.startswith("recorded:")
