@@ -103,7 +103,7 @@ def gold_answer(value: object, choices: list[str]) -> Answer:
         return AnswerType.of("yes_no").gold(value)
     if isinstance(value, str) and value.strip() and parse_number(value) is None:
         raise ValueError(f"{shown(value)} is not a number; a label answer needs its label set: give the line "
-                         'a "choices" list (or pass --choices)')
+                         'a "choices" list (or pass --choices, or --dataset for a dataset with one label set)')
     return gold_number(value)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from mixdistill_plugin import data
+from mixdistill_plugin.answers import AnswerType
 from mixdistill_plugin.data import FileFields, data_dir_from
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.jsonl import InputError
@@ -34,9 +35,10 @@ class Task:
     """A dataset: ``read(split, data_dir)`` gives its questions.
 
     ``prefix`` starts its lm-eval task names (``<prefix>_cot``...; lm-eval ships ``gsm8k_*`` tasks of its
-    own, hence ``gsm8k_md``). ``gold`` lists the kinds the ``gold`` teacher can write from the
-    dataset's own annotations. ``shipped``: whether its files are in the package (else they load from
-    the hub or the data folder).
+    own, hence ``gsm8k_md``). ``choices``: the label set every question shares (NLI's three labels;
+    empty where each question brings its own, as multiple choice does). ``gold`` lists the kinds the
+    ``gold`` teacher can write from the dataset's own annotations. ``shipped``: whether its files are in
+    the package (else they load from the hub or the data folder).
     """
 
     name: str
@@ -47,6 +49,7 @@ class Task:
     prefix: str
     splits: tuple[str, ...]
     gold: tuple[str, ...]
+    choices: tuple[str, ...] = ()
     train_split: str = "train"
     test_split: str = "test"
     shipped: bool = True
@@ -56,6 +59,11 @@ class Task:
     def kinds(self) -> list[str]:
         """The prompt kinds that apply to this task's questions."""
         return style_kinds(self.style)
+
+    @property
+    def label_set(self) -> tuple[str, ...]:
+        """The labels every question of the task may be answered with (empty: none shared)."""
+        return AnswerType.of("yes_no").choices if self.answer_type == "yes_no" else self.choices
 
     @property
     def problem(self) -> str:
@@ -77,6 +85,8 @@ def register_task(task: Task) -> Task:
         raise ValueError(f"task {task.name!r} is already registered")
     if task.prefix in {t.prefix for t in _TASKS.values()} | {FILE_PREFIX}:
         raise ValueError(f"task {task.name!r}: lm-eval prefix {task.prefix!r} is taken")
+    if (task.answer_type == "label") != bool(task.choices):
+        raise ValueError(f"task {task.name!r}: choices are the label set of a label task, and only of one")
     if task.train_split not in task.splits or task.test_split not in task.splits:
         raise ValueError(f"task {task.name!r}: train and test splits must be among {task.splits}")
     get_style(task.style)
@@ -139,10 +149,11 @@ CQA = register_task(Task(
     about="CommonsenseQA's test split as Distilling step-by-step used it (the official dev split, 1221 questions)"))
 ESNLI = register_task(Task(
     "esnli", "e-SNLI", data.esnli, "label", "nli", "esnli", ("train", "validation", "test"), ("cot",),
-    train_split="validation", about="the e-SNLI test split (9824 pairs)"))
+    choices=data.NLI_LABELS, train_split="validation", about="the e-SNLI test split (9824 pairs)"))
 ANLI = register_task(Task(
     "anli", "ANLI", data.anli, "label", "nli", "anli",
-    ("train", "dev", "test", *(f"{s}_r{r}" for r in (1, 2, 3) for s in ("train", "dev", "test"))), ("cot",), shipped=False,
+    ("train", "dev", "test", *(f"{s}_r{r}" for r in (1, 2, 3) for s in ("train", "dev", "test"))), ("cot",),
+    choices=data.NLI_LABELS, shipped=False,
     about="ANLI round 1's test split (1000 pairs; from the hub or anli/test.jsonl in the data folder)"))
 STRATEGYQA = register_task(Task(
     "strategyqa", "StrategyQA", data.strategyqa, "yes_no", "yes_no", "strategyqa", ("train", "dev"), ("cot", "socratic"),

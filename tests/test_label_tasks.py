@@ -194,6 +194,28 @@ def test_bad_label_rows_name_file_line_and_field(tmp_path, row, problem):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("dataset, answer, path, expected", [
+    ("esnli", "neutral", "Answer: neutral", 100.0),
+    ("anli", "entailment", "The answer is contradiction.", 0.0),
+    ("strategyqa", "yes", "So the answer is yes.", 100.0),
+])
+def test_score_takes_the_label_set_from_the_dataset(tmp_path, dataset, answer, path, expected):
+    preds = write_rows(tmp_path / "p.jsonl", [{"id": 1, "answer": answer, "cot": [path]}])
+    result = CliRunner().invoke(main, ["score", preds, "--json", "--dataset", dataset])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["cot_acc"] == expected
+
+
+@pytest.mark.parametrize("dataset, problem", [
+    ("cqa", "p.jsonl:1: field 'answer': 'neutral' is not a number"),  # multiple choice: each line's own choices
+    ("nope", "--dataset: unknown dataset 'nope'; known: svamp"),
+])
+def test_score_refuses_a_dataset_without_one_label_set(tmp_path, dataset, problem):
+    preds = write_rows(tmp_path / "p.jsonl", [{"id": 1, "answer": "neutral", "cot": ["Answer: neutral"]}])
+    result = CliRunner().invoke(main, ["score", preds, "--dataset", dataset])
+    assert result.exit_code == 2 and problem in result.output and "Traceback" not in result.output
+
+
 def test_an_unknown_label_against_choices_given_on_the_command_line(tmp_path):
     preds = write_rows(tmp_path / "p.jsonl", [{"id": 1, "answer": "maybe", "cot": ["Answer: neutral"]}])
     result = CliRunner().invoke(main, ["score", preds, "--choices", "entailment,neutral,contradiction"])

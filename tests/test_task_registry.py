@@ -3,6 +3,7 @@ asked, trained, evaluated and listed by every stage; the shipped label benchmark
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -64,6 +65,28 @@ def test_a_registered_dataset_reaches_every_stage(toyqa, tmp_path):
     assert [(r["kind"], r["answer"], r["style"]) for r in train] == [("cot", "yes", "yes_no"), ("cot", "no", "yes_no"),
                                                                       ("cot", "yes", "yes_no")]
     assert train[1]["rationale"] == "Fish have no limbs to climb with. So the answer is no."
+
+    # training: the formatter renders the record's prompt in the dataset's style
+    from mixdistill_plugin.axolotl_plugin.formatter import render_prompt
+    from mixdistill_plugin.records import TrainRecord
+    from mixdistill_plugin.training import examples
+
+    (example,) = examples(TrainRecord(**train[0]), ["cot"])
+    prompt = render_prompt(example.kind, example.question, "plain", style=example.style)
+    assert "Question: Is snow cold?" in prompt and "yes/no question" in prompt
+    # evaluation: lm-eval's documents of toyqa_cot carry the same prompt and the task's metrics
+    if importlib.util.find_spec("lm_eval"):
+        from mixdistill_plugin.harness.adapter import doc_to_text, load_docs
+
+        docs = load_docs(dataset=toyqa, kinds=["cot"])["test"]
+        assert len(docs) == 3 and doc_to_text(docs[0]) == prompt
+    # scoring: the dataset's label set reads lines that carry none
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"id": r["id"], "answer": r["answer"], "cot": [r["rationale"]]}) + "\n"
+                             for r in train))
+    scored = runner.invoke(main, ["score", str(preds), "--json", "--dataset", toyqa])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["cot_acc"] == 100.0
 
 
 def test_training_and_evaluation_render_one_prompt_for_label_tasks():

@@ -25,9 +25,11 @@ FIX = "Fix the line, or pass --skip-invalid to leave it out"
 @click.option("--workers", type=click.IntRange(min=1), help="Executor processes [default: one per core].")
 @click.option("--choices", metavar="A,B,...", help="The label set of lines without a \"choices\" list, e.g. "
               "entailment,neutral,contradiction.")
+@click.option("--dataset", metavar="NAME", help="Take the label set of lines without a \"choices\" list from this "
+              "dataset of `mixdistill tasks` (esnli, anli: the NLI labels; strategyqa: yes, no).")
 @vote_option("How mixed_maj pools CoT and PoT paths")
 def score(predictions: Path, as_json: bool, details: Path | None, timeout: float, tolerance: float,
-          skip_invalid: bool, workers: int | None, choices: str | None, vote) -> None:
+          skip_invalid: bool, workers: int | None, choices: str | None, dataset: str | None, vote) -> None:
     """Score PREDICTIONS, a JSONL file of {"id", "answer", "cot": [...], "pot": [...]} lines.
 
     "answer" is the gold answer: a number (or a string that reads as one), true/false (a yes/no
@@ -45,9 +47,21 @@ def score(predictions: Path, as_json: bool, details: Path | None, timeout: float
     """
     from mixdistill_plugin.executor import Executor
 
+    labels = [c.strip() for c in choices.split(",") if c.strip()] if choices else _label_set(dataset)
     with Executor(timeout=timeout, workers=workers).start() as executor:  # workers warm up meanwhile
-        labels = [c.strip() for c in choices.split(",") if c.strip()] if choices else None
         _score(predictions, as_json, details, tolerance, skip_invalid, executor, vote, labels)
+
+
+def _label_set(dataset: str | None) -> list[str] | None:
+    """The label set ``--dataset`` gives lines without choices (``None``: none)."""
+    if dataset is None:
+        return None
+    from mixdistill_plugin.errors import UserError
+    from mixdistill_plugin.tasks import get_task, is_task, task_names
+
+    if not is_task(dataset):
+        raise UserError(f"--dataset: unknown dataset {dataset!r}; known: {', '.join(task_names())}")
+    return list(get_task(dataset).label_set) or None
 
 
 def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: float, skip_invalid: bool,

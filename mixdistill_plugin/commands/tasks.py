@@ -17,8 +17,9 @@ def _dataset(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 @click.argument("dataset", required=False, callback=_dataset)
 @click.option("--train-split", is_flag=True, help="Print only DATASET's default training split (for make distill).")
 def tasks(dataset: str | None, train_split: bool) -> None:
-    """The datasets mixdistill knows: answer type, splits (train and test by default), the prompt kinds
-    that apply and the lm-eval tasks on the test split.
+    """The datasets mixdistill knows: answer type and shared labels, splits (train and test by default),
+    the prompt kinds that apply, what the gold teacher writes from the dataset's own annotations and
+    the lm-eval tasks on the test split.
 
     `--dataset NAME` of generate, eval, socratic and `make distill DATASET=NAME` take these names.
     """
@@ -30,11 +31,12 @@ def tasks(dataset: str | None, train_split: bool) -> None:
             raise click.UsageError("--train-split needs a DATASET")
         click.echo(get_task(dataset).train_split)
         return
-    rows = [("dataset", "answers", "splits (train, test)", "kinds", "lm-eval tasks", "data")]
+    rows = [("dataset", "answers", "labels", "splits (train, test)", "kinds", "gold teacher", "lm-eval tasks", "data")]
     for name in [dataset] if dataset else task_names():
         task = get_task(name)
         splits = f"{', '.join(task.splits[:3])}{', ...' if len(task.splits) > 3 else ''} ({task.train_split}, {task.test_split})"
-        rows.append((name, task.answer_type, splits, ", ".join(task.kinds), ", ".join(lm_eval_tasks(name)),
+        rows.append((name, task.answer_type, ", ".join(task.label_set) or "per question" * (task.answer_type == "choice")
+                     or "-", splits, ", ".join(task.kinds), ", ".join(task.gold), ", ".join(lm_eval_tasks(name)),
                      "shipped" if task.shipped else "hub or data folder"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
