@@ -57,7 +57,7 @@ class Flag:
 
 JUDGE_INSTRUCTION = (
     "You check benchmark contamination. Two questions follow. Answer SAME if they pose the same problem: "
-    "the same situation asking for the same kind of quantity, even if the wording or the numbers differ. "
+    "the same situation asking the same thing, even if the wording or details such as numbers or names differ. "
     "Answer DIFFERENT if they only share some phrasing. Reply with the one word SAME or DIFFERENT.")
 
 

@@ -87,11 +87,13 @@ class Wording:
 @dataclass(frozen=True)
 class Style:
     """How the prompts of a family of tasks speak: ``problem`` names what is solved (``math word
-    problem``), ``wordings`` the instruction and exemplars of each kind that applies."""
+    problem``), ``wordings`` the instruction and exemplars of each kind that applies, ``steps`` what a
+    grader checks in each step of a rationale (:mod:`mixdistill_plugin.rubric`)."""
 
     name: str
     problem: str
     wordings: dict[str, Wording]
+    steps: str = "each fact taken from the question, each inference and each conclusion"
 
 
 DEFAULT_STYLE = "math"  # the kinds' own instruction and exemplars
@@ -150,6 +152,10 @@ def style_kinds(style: str) -> list[str]:
     """The kinds that apply to ``style``, in registry order (every kind applies to :data:`DEFAULT_STYLE`)."""
     worded = get_style(style).wordings
     return [name for name in _REGISTRY if name in worded or style == DEFAULT_STYLE]
+
+
+def style_names() -> list[str]:
+    return list(_STYLES)
 
 
 def wording(kind: str, style: str = "math") -> Wording:
@@ -394,7 +400,8 @@ SOLVE = register(
 )
 
 # The kinds' own wording: every kind applies to it.
-MATH = register_style(Style(DEFAULT_STYLE, "math word problem", {}))
+MATH = register_style(Style(DEFAULT_STYLE, "math word problem", {}, "numbers taken from the problem, each calculation, "
+                                                                   "each conclusion (in a program: what each line computes)"))
 
 
 def with_choices(question: str, choices: Sequence[str]) -> str:
@@ -409,23 +416,24 @@ def premise_and_hypothesis(premise: str, hypothesis: str) -> str:
     return f"Premise: {premise.strip()}\nHypothesis: {hypothesis.strip()}"
 
 
-def _label_style(name: str, problem: str, cot: str, predict: str, explain: str,
+def _label_style(name: str, problem: str, steps: str, cot: str, predict: str, explain: str,
                  solved: Sequence[tuple[str, str, str]], more: dict[str, Wording] | None = None) -> Style:
-    """A style for label answers: ``cot``/``predict``/``explain`` instructions and ``(question, rationale,
-    label)`` exemplars (the rationale for ``cot`` and ``explain``, the label for ``predict``); ``more``
-    words further kinds."""
+    """A style for label answers: what a grader checks in its ``steps``, ``cot``/``predict``/``explain``
+    instructions and ``(question, rationale, label)`` exemplars (the rationale for ``cot`` and
+    ``explain``, the label for ``predict``); ``more`` words further kinds."""
     reasoned = tuple(Exemplar(q, r) for q, r, _ in solved)
     return register_style(Style(name, problem, {
         "cot": Wording(cot, reasoned),
         "predict": Wording(predict, tuple(Exemplar(q, label) for q, _, label in solved)),
         "explain": Wording(explain, reasoned),
         **(more or {}),
-    }))
+    }, steps))
 
 
 _CHOICE_ENDING = 'then finish with the sentence "So the answer is (x) choice." naming the letter and the text of the right choice.'
 CHOICE = _label_style(
     "choice", "multiple-choice question",
+    "what the question asks, each fact about the choices, why the chosen one fits and the others do not",
     "Answer the multiple-choice question. Reason step by step in plain words, " + _CHOICE_ENDING,
     "predict: Answer the multiple-choice question with the text of the right answer choice only.",
     "explain: Explain step by step which answer choice fits the question, " + _CHOICE_ENDING,
@@ -452,6 +460,7 @@ CHOICE = _label_style(
 _NLI_ENDING = 'then finish with the sentence "The answer is L." where L is entailment, neutral or contradiction.'
 NLI = _label_style(
     "nli", "premise and hypothesis pair",
+    "what the premise says, what the hypothesis claims, each inference from one to the other",
     "Decide whether the premise entails the hypothesis, contradicts it, or neither. Reason briefly in "
     "plain words, " + _NLI_ENDING,
     "predict: Decide whether the premise entails the hypothesis, contradicts it, or neither, in one word: "
@@ -507,6 +516,7 @@ _YES_NO_SOCRATIC = {
 }
 YES_NO = _label_style(
     "yes_no", "yes/no question",
+    "each fact used (is it true?), each inference, each sub-question and its answer",
     "Answer the yes/no question. Reason step by step with the facts you know, " + _YES_NO_ENDING,
     "predict: Answer the yes/no question with yes or no only.",
     "explain: Explain step by step, with the facts you know, how to answer the yes/no question, " + _YES_NO_ENDING,

@@ -15,7 +15,7 @@ import re
 from typing import Iterable
 
 from mixdistill_plugin.answers import format_answer
-from mixdistill_plugin.prompts import DEFAULT_STYLE, get_style
+from mixdistill_plugin.prompts import DEFAULT_STYLE, get_style, style_names
 
 LOW, HIGH = 2, 4
 SCALE = (1, 5)
@@ -32,8 +32,7 @@ You check worked solutions to {problems}. Grade the reasoning, not only the fina
 a right answer reached by wrong steps is a poor solution. You are not told the expected answer.
 
 Check three things:
-1. Steps: is every step correct? Numbers taken from the problem, each calculation, each
-   conclusion (in a program: what each line computes).
+1. Steps: is every step correct? Check {steps}.
 2. Answer: does the final answer follow from the steps, or does it contradict them or come
    from nowhere?
 3. Relevance: is any step irrelevant to the question, or is a needed step missing?
@@ -51,8 +50,10 @@ Reply with one JSON object and nothing else:
  "reasons": "one or two sentences", "score": 1 to 5}}"""
 
 def rubric(style: str = DEFAULT_STYLE) -> str:
-    """:data:`RUBRIC` for the problems of a prompt style (``math word problems``, ``multiple-choice questions``...)."""
-    return RUBRIC.format(problems=get_style(style).problem + "s")
+    """:data:`RUBRIC` for the problems of a prompt style (``math word problems``, ``multiple-choice questions``...)
+    and what its steps are made of."""
+    words = get_style(style)
+    return RUBRIC.format(problems=words.problem + "s", steps=words.steps)
 
 
 SCHEMA = {
@@ -67,7 +68,9 @@ SCHEMA = {
     "required": ["steps_correct", "answer_follows", "irrelevant_or_missing", "reasons", "score"],
     "additionalProperties": False,
 }
-RUBRIC_ID = hashlib.sha256((rubric() + json.dumps(SCHEMA, sort_keys=True)).encode()).hexdigest()[:16]
+# Names the rubric in each grade: the template and every built-in style's wording of it, with the schema.
+RUBRIC_ID = hashlib.sha256(("".join(rubric(style) for style in style_names()) + json.dumps(SCHEMA, sort_keys=True))
+                           .encode()).hexdigest()[:16]
 
 
 def judge_messages(rationale) -> list[dict[str, str]]:

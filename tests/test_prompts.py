@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from mixdistill_plugin.answers import answers_equal, extract_answer
@@ -58,3 +60,19 @@ def test_new_kinds_register_without_touching_callers():
         register(PromptKind("test_other", 1, "", "", "", "extract", ()))
     with pytest.raises(KeyError, match="known kinds"):
         get_kind("nope")
+
+
+@pytest.mark.parametrize("style", ["choice", "nli", "yes_no"])
+def test_label_styles_speak_of_their_own_domain(style):
+    """Neither the prompts of a label style nor the grading rubric for it speak of numbers or calculations,
+    and the rubric names the style's own problems."""
+    from mixdistill_plugin.prompts import get_style
+    from mixdistill_plugin.rubric import rubric
+
+    words = get_style(style)
+    texts = [rubric(style)] + [w.instruction for w in words.wordings.values()]
+    texts += [e.question + " " + e.rationale for w in words.wordings.values() for e in w.exemplars]
+    for text in texts:
+        assert not re.search(r"\b(numbers?|calculations?|math|equations?|programs?)\b", text, re.IGNORECASE), text
+    assert f"worked solutions to {words.problem}s" in texts[0] and words.steps in texts[0]
+
