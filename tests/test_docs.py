@@ -19,7 +19,7 @@ def test_the_readme_command_table_lists_every_command():
 def test_the_recipe_table_in_the_docs_is_what_mixdistill_recipes_prints():
     docs = (REPO / "docs" / "recipes.md").read_text()
     blocks = re.findall(r"```\n\$ mixdistill recipes(.*?)\n(.*?)```", docs, flags=re.DOTALL)
-    assert [args for args, _ in blocks] == ["", " --dataset cqa"]
+    assert [args for args, _ in blocks] == ["", " --dataset cqa", " --every-dataset"]
     for args, block in blocks:
         assert block == CliRunner().invoke(main, ["recipes", *args.split()]).stdout
 

@@ -22,15 +22,21 @@ def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="The dataset whose lm-eval tasks to name (file: the file_md_* tasks on a file of your own).")
 @click.option("--teacher-kinds", is_flag=True,
               help="With RECIPE: the kinds of teacher records it draws on instead (what `make distill` asks for).")
-def recipes(recipe: str | None, dataset: str, teacher_kinds: bool) -> None:
+@click.option("--every-dataset", is_flag=True,
+              help="Instead: which task evaluates each recipe on each dataset of `mixdistill tasks`.")
+def recipes(recipe: str | None, dataset: str, teacher_kinds: bool, every_dataset: bool) -> None:
     """The recipes `make distill RECIPE=...` runs: the kinds each trains, its loss, the kinds its student
     answers with and what evaluates them on --dataset.
 
     With RECIPE, only the name of the lm-eval task that evaluates it (what `make distill` passes to
     `mixdistill eval --tasks`), or nothing for a recipe `mixdistill socratic` evaluates; a recipe that
     cannot apply to the dataset (PoT on labels) is refused, exit 2. With RECIPE and --teacher-kinds, the
-    kinds of teacher records its student learns from (`step_by_step`: cot), one line.
+    kinds of teacher records its student learns from (`step_by_step`: cot), one line. With
+    --every-dataset, a table of the task that evaluates each recipe on each dataset.
     """
+    if every_dataset:
+        _print(_every_dataset())
+        return
     if teacher_kinds:
         if not recipe:
             raise click.UsageError("--teacher-kinds names the kinds of one RECIPE: give it")
@@ -45,12 +51,30 @@ def recipes(recipe: str | None, dataset: str, teacher_kinds: bool) -> None:
     rows = [("recipe", "trains", "loss", "answers with", "evaluated by")]
     for name, spec in RECIPES.items():
         loss = ", ".join(f"{k} {w:g}" for k, w in spec.loss_weights.items()) or "1 each"
-        try:
-            evaluated = spec.task_name(dataset) or "mixdistill socratic"
-        except ValueError:
-            evaluated = "does not apply"
+        evaluated = _evaluated_by(name, dataset)
+        evaluated = {"-": "does not apply", "socratic": "mixdistill socratic"}.get(evaluated, evaluated)
         rows.append((name, " + ".join(spec.kinds), f"{loss}, per {spec.normalization}", " + ".join(spec.evaluates),
                      evaluated))
+    _print(rows)
+
+
+def _evaluated_by(recipe: str, dataset: str) -> str:
+    try:
+        return RECIPES[recipe].task_name(dataset) or "socratic"
+    except ValueError:
+        return "-"
+
+
+def _every_dataset() -> list[tuple[str, ...]]:
+    """Rows of recipes, columns of datasets: the task that evaluates the one on the other (``-``: does
+    not apply; ``socratic``: the ``mixdistill socratic`` command)."""
+    from mixdistill_plugin.tasks import task_names
+
+    datasets = task_names()
+    return [("recipe", *datasets)] + [(name, *(_evaluated_by(name, d) for d in datasets)) for name in RECIPES]
+
+
+def _print(rows: list[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
