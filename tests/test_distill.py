@@ -285,3 +285,33 @@ def test_make_compare_runs_every_recipe_from_every_teacher_into_its_own_folder()
         "--out runs/compare")
     plain = make("-n", "compare", "RECIPES=mixed", "DATASET=cqa").stdout
     assert "runs/mixed-cqa --out runs/compare-cqa" in plain and "for teacher in gold" in plain
+
+
+ANLI_PAIRS = [  # (premise, hypothesis, label id, reason): made up here, in ANLI's fields
+    ("A dog sleeps on a warm porch in the afternoon.", "An animal is resting.", 0, "A sleeping dog is an animal resting."),
+    ("Three friends share a pizza at a small table.", "The friends are eating soup.", 2, "They share pizza, not soup."),
+    ("A girl paints a picture of the sea.", "The girl has visited the sea.", 1, "Painting the sea does not say she went."),
+    ("The train left the station at noon.", "The train departed.", 0, "Leaving the station is departing."),
+    ("A man sings loudly in the shower.", "The man is silent.", 2, "Singing loudly is not being silent."),
+    ("Two boys kick a ball in a field.", "The boys are brothers.", 1, "Nothing says how the boys are related."),
+]
+
+
+@pytest.mark.slow
+def test_make_distill_direct_on_anli_from_a_data_folder(smollm2, tmp_path):
+    """ANLI is never shipped: its splits come from the data folder (MIXDISTILL_DATA_DIR), here a small
+    file of made-up pairs, and the `direct` recipe (labels alone) runs end to end on it."""
+    folder = tmp_path / "data" / "anli"
+    folder.mkdir(parents=True)
+    pairs = [{"uid": f"p{i}", "premise": p, "hypothesis": h, "label": label, "reason": why}
+             for i, (p, h, label, why) in enumerate(ANLI_PAIRS * 2)]
+    (folder / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in pairs))
+    (folder / "test.jsonl").write_text("".join(json.dumps(row) + "\n" for row in pairs[:3]))
+    run = tmp_path / "run"
+    proc = make_distill(run, "DATASET=anli", "RECIPE=direct", f"MIXDISTILL_DATA_DIR={tmp_path / 'data'}")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    train = rows(run / "teacher" / "train.jsonl")
+    assert len(train) == 12 and {r["answer"] for r in train} == {"entailment", "neutral", "contradiction"}
+    assert [(e.student, e.task, len(e.questions)) for e in load_evaluations(run)] == [
+        ("base", "anli_direct", 3), ("distilled", "anli_direct", 3)]
+    assert "| base | anli_direct | 3 |" in (run / "report.md").read_text()
