@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sys
+import types
 
 import pytest
 from click.testing import CliRunner
@@ -132,6 +134,63 @@ def test_anli_loads_from_a_data_folder_and_never_ships(tmp_path):
     assert len(questions) == 12 and {q.answer for q in questions} == {"entailment", "neutral", "contradiction"}
     assert questions[0].question.startswith("Premise: ") and questions[0].style == "nli"
     assert not (SHIPPED / "anli").exists()
+
+
+def tiny_anli() -> list[dict]:
+    from conftest import REPO
+
+    return [json.loads(line) for line in (REPO / "tests" / "data" / "anli_tiny.jsonl").read_text().splitlines()]
+
+
+def fake_hub(monkeypatch, rows: list[dict] | None = None) -> list[tuple]:
+    """``datasets.load_dataset`` replaced: it serves ``rows`` (``None``: fails as offline); the calls it got."""
+    calls = []
+
+    def load_dataset(name, split=None):
+        calls.append((name, split))
+        if rows is None:
+            raise ConnectionError("the hub cannot be reached")
+        return rows
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    return calls
+
+
+@pytest.mark.parametrize("split, hub_split", [("test", "test_r1"), ("train", "train_r1"), ("dev", "dev_r1"),
+                                              ("dev_r2", "dev_r2"), ("test_r3", "test_r3")])
+def test_anli_splits_come_from_the_hub_by_round(monkeypatch, tmp_path, split, hub_split):
+    """Without a file in the data folder: train/dev/test are round 1, the others the hub's split of that name."""
+    rows = tiny_anli()
+    calls = fake_hub(monkeypatch, rows)
+    questions, _ = load_questions("anli", split, data_dir=tmp_path)
+    assert calls == [("facebook/anli", hub_split)]
+    assert [q.id for q in questions] == [row["uid"] for row in rows]
+    assert questions[1].answer == "neutral" and questions[0].annotation == rows[0]["reason"]
+
+
+def test_a_file_in_the_data_folder_is_read_before_the_hub(monkeypatch, tmp_path):
+    calls = fake_hub(monkeypatch)
+    (tmp_path / "anli").mkdir()
+    (tmp_path / "anli" / "dev_r2.jsonl").write_text("".join(json.dumps(row) + "\n" for row in tiny_anli()[:3]))
+    questions, _ = load_questions("anli", "dev_r2", data_dir=tmp_path)
+    assert [q.answer for q in questions] == ["entailment", "neutral", "contradiction"] and calls == []
+
+
+def test_without_the_hub_the_error_names_the_file_read_in_its_place(monkeypatch, tmp_path):
+    from mixdistill_plugin.data import DataUnavailable
+
+    calls = fake_hub(monkeypatch)
+    with pytest.raises(DataUnavailable) as anli:
+        load_questions("anli", "test", data_dir=tmp_path)
+    message = str(anli.value)
+    assert calls == [("facebook/anli", "test_r1")]
+    assert message.startswith("cannot load anli/test.jsonl: ") and "(facebook/anli, split test_r1)" in message
+    assert "Put anli/test.jsonl in the data folder" in message and "test_r1.jsonl" not in message
+    assert "--split" not in message  # no split of ANLI ships
+    result = CliRunner().invoke(main, ["generate", "--dataset", "esnli", "--teacher", "gold", "--out", str(tmp_path / "g")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "cannot load esnli/train.jsonl" in result.output
+    assert "use a split the package ships: --split validation or --split test" in result.output
 
 
 def write_rows(path, rows) -> str:
