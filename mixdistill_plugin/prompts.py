@@ -44,6 +44,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
+from mixdistill_plugin.errors import UserError
+
 Reader = Literal["extract", "execute", "socratic", "none"]
 Target = Literal["rationale", "answer", "next_question", "step_answer"]
 
@@ -150,6 +152,23 @@ def style_kinds(style: str) -> list[str]:
     """The kinds that apply to ``style``, in registry order (every kind applies to :data:`DEFAULT_STYLE`)."""
     worded = get_style(style).wordings
     return [name for name in _REGISTRY if name in worded or style == DEFAULT_STYLE]
+
+
+class KindsDoNotApply(UserError, ValueError):
+    """Questions asked in a kind that does not apply to them (PoT on label answers)."""
+
+
+def check_kinds(kinds: Sequence[str], questions: Sequence, source: str, task: str = "this task") -> None:
+    """A :class:`KindsDoNotApply` when a kind of ``kinds`` (what ``task`` asks for) does not apply to the
+    style of some of ``questions`` (read from ``source``), or their answers mix numbers and labels."""
+    for style in sorted({q.style for q in questions}):
+        missing = [kind for kind in kinds if kind not in style_kinds(style)]
+        if missing:
+            raise KindsDoNotApply(f"{source}: {task} asks for {', '.join(missing)}, which does not apply to "
+                                  f"{get_style(style).problem}s; use a task of the kinds that do "
+                                  f"({', '.join(style_kinds(style))}), e.g. the *_cot task")
+    if len({isinstance(q.answer, str) for q in questions}) > 1:
+        raise KindsDoNotApply(f"{source}: numeric and label answers in one file; evaluate them as two files")
 
 
 def wording(kind: str, style: str = "math") -> Wording:
