@@ -73,6 +73,8 @@ def test_lm_eval_runs_svamp_mixed_with_no_flag_from_another_folder(smollm2, tmp_
     assert "svamp_mixed" in proc.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_lm_eval_runs_a_label_task_with_no_flag_from_another_folder(smollm2, tmp_path):
     """`lm_eval --tasks cqa_cot` as typed: the shipped CommonsenseQA, choices read from the student's text."""
     lm_eval = Path(sys.executable).parent / "lm_eval"
