@@ -221,12 +221,45 @@ def test_score_reads_label_rows(tmp_path):
     ({"id": 1, "answer": "math problem"}, "'math problem' is not a number; a label answer needs its label set"),
     ({"id": 1, "answer": "park", "choices": ["park"]}, "needs at least two different choices"),
     ({"id": 1, "answer": "park", "choices": "park,zoo"}, "field 'choices': expected a list of strings"),
+    ({"id": 1, "answer": "park", "choices": ["park", " ", "zoo"]}, "field 'choices': choice 2 of 3 is empty"),
+    ({"id": 1, "answer": True, "choices": ["park", "zoo"]}, "field 'answer': true reads as 'yes', which is not one of"),
 ])
 def test_bad_label_rows_name_file_line_and_field(tmp_path, row, problem):
     preds = write_rows(tmp_path / "bad.jsonl", [{"id": 0, "answer": 1, "cot": ["1"]}, row])
     result = CliRunner().invoke(main, ["score", preds])
     assert result.exit_code == 2 and f"bad.jsonl:2: " in result.output and problem in result.output
     assert "Traceback" not in result.output
+
+
+def test_true_and_false_answer_choices_yes_and_no(tmp_path):
+    rows = [{"id": 1, "answer": True, "choices": ["yes", "no"], "cot": ["So the answer is yes."]},
+            {"id": 2, "answer": False, "choices": ["Yes", "No"], "cot": ["So the answer is (b)."]},
+            {"id": 3, "answer": False, "choices": ["yes", "no"], "cot": ["So the answer is yes."]}]
+    preds = write_rows(tmp_path / "p.jsonl", rows)
+    result = CliRunner().invoke(main, ["score", preds, "--json", "--details", str(tmp_path / "d.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["cot_acc"] == pytest.approx(200 / 3)
+    assert [json.loads(line)["gold"] for line in (tmp_path / "d.jsonl").read_text().splitlines()] == ["yes", "no", "no"]
+    questions, _ = load_questions(write_rows(tmp_path / "q.jsonl", [{k: r[k] for k in ("answer", "choices")} |
+                                                                     {"question": f"Question {r['id']}?"} for r in rows]))
+    assert [q.answer for q in questions] == ["yes", "no", "no"] and questions[0].answer_type == "choice"
+
+
+def test_programs_on_label_lines_are_not_scored(tmp_path):
+    """PoT does not apply to labels: its metrics are not applicable (-), as for a file without programs."""
+    preds = write_rows(tmp_path / "p.jsonl", [
+        {"id": 1, "answer": "park", "choices": ["park", "zoo"], "cot": ["So the answer is (a)."], "pot": ["ans = 1"]},
+        {"id": 2, "answer": True, "cot": ["So the answer is no."], "pot": ["ans = 'yes'"]},
+    ])
+    result = CliRunner().invoke(main, ["score", preds])
+    assert result.exit_code == 0, result.output
+    shown = dict(line.split() for line in result.stdout.splitlines()[1:])
+    assert shown == {"cot_acc": "50.00", "pot_acc": "-", "cot_maj": "50.00", "pot_maj": "-", "mixed_maj": "50.00"}
+    assert "p.jsonl: the pot paths of 2 label lines are not scored" in result.stderr
+    numbers = write_rows(tmp_path / "n.jsonl", [{"id": 1, "answer": 1, "pot": ["ans = 1"]},
+                                                {"id": 2, "answer": "zoo", "choices": ["park", "zoo"], "pot": ["ans = 2"]}])
+    scored = json.loads(CliRunner().invoke(main, ["score", numbers, "--json"]).stdout)
+    assert scored["pot_acc"] == 50.0  # the numeric line's program counts; the label line has none
 
 
 def test_an_unknown_label_against_choices_given_on_the_command_line(tmp_path):
