@@ -22,15 +22,23 @@ def _dataset(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="The dataset whose lm-eval tasks to name (file: the file_md_* tasks on a file of your own).")
 @click.option("--teacher-kinds", is_flag=True,
               help="With RECIPE: the kinds of teacher records it draws on instead (what `make distill` asks for).")
-def recipes(recipe: str | None, dataset: str, teacher_kinds: bool) -> None:
+@click.option("--names", is_flag=True,
+              help="Only the names of the recipes that apply to --dataset, on one line (`make compare`'s default RECIPES).")
+def recipes(recipe: str | None, dataset: str, teacher_kinds: bool, names: bool) -> None:
     """The recipes `make distill RECIPE=...` runs: the kinds each trains, its loss, the kinds its student
     answers with and what evaluates them on --dataset.
 
     With RECIPE, only the name of the lm-eval task that evaluates it (what `make distill` passes to
     `mixdistill eval --tasks`), or nothing for a recipe `mixdistill socratic` evaluates; a recipe that
     cannot apply to the dataset (PoT on labels) is refused, exit 2. With RECIPE and --teacher-kinds, the
-    kinds of teacher records its student learns from (`step_by_step`: cot), one line.
+    kinds of teacher records its student learns from (`step_by_step`: cot), one line. With --names, the
+    recipes that apply to --dataset, one line.
     """
+    if names:
+        if recipe or teacher_kinds:
+            raise click.UsageError("--names lists the recipes that apply to --dataset: give no RECIPE nor --teacher-kinds")
+        click.echo(" ".join(name for name, spec in RECIPES.items() if _applies(spec, dataset)))
+        return
     if teacher_kinds:
         if not recipe:
             raise click.UsageError("--teacher-kinds names the kinds of one RECIPE: give it")
@@ -45,12 +53,18 @@ def recipes(recipe: str | None, dataset: str, teacher_kinds: bool) -> None:
     rows = [("recipe", "trains", "loss", "answers with", "evaluated by")]
     for name, spec in RECIPES.items():
         loss = ", ".join(f"{k} {w:g}" for k, w in spec.loss_weights.items()) or "1 each"
-        try:
-            evaluated = spec.task_name(dataset) or "mixdistill socratic"
-        except ValueError:
-            evaluated = "does not apply"
+        evaluated = (spec.task_name(dataset) or "mixdistill socratic") if _applies(spec, dataset) else "does not apply"
         rows.append((name, " + ".join(spec.kinds), f"{loss}, per {spec.normalization}", " + ".join(spec.evaluates),
                      evaluated))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _applies(spec, dataset: str) -> bool:
+    """Whether the recipe ``spec`` applies to ``dataset`` (:meth:`Recipe.check`)."""
+    try:
+        spec.check(dataset)
+    except ValueError:
+        return False
+    return True
