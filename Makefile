@@ -91,7 +91,6 @@ MAX_STEPS ?= 4
 ifndef EVAL_TASK
 EVAL_TASK := $(if $(wildcard $(MIXDISTILL)),$(shell $(MIXDISTILL) recipes $(RECIPE) --dataset $(DATASET)))
 endif
-RECIPES ?= mixed cot pot step_by_step socratic
 # The kinds of teacher records RECIPE learns from: the teacher is asked for those alone (the others' samples: 0).
 ifndef TEACHER_KINDS
 TEACHER_KINDS := $(if $(wildcard $(MIXDISTILL)),$(shell $(MIXDISTILL) recipes $(RECIPE) --teacher-kinds))
@@ -161,9 +160,12 @@ $(RUN)/report.md: $(RUN)/eval/base/.done $(RUN)/eval/distilled/.done $(RUN)/teac
 # make compare: every recipe of RECIPES (each in runs/<recipe>[-<dataset>]), then one report of them all;
 # with TEACHERS (e.g. "recorded gold"), every recipe from every teacher, in runs/<recipe>-<teacher>[-<dataset>];
 # with SEEDS (e.g. "1 2 3"), each of those with every seed, in <run>-seed<N>, one seed after another.
+# RECIPES: by default every recipe that applies to DATASET (`mixdistill recipes --dataset DATASET --names`;
+# on a text-label dataset: cot direct step_by_step, no PoT). Read only when make compare runs.
+RECIPES ?= $(if $(wildcard $(MIXDISTILL)),$(shell $(MIXDISTILL) recipes --dataset $(DATASET) --names))
 TEACHERS ?=
 SEEDS ?=
-COMPARED := $(strip $(foreach r,$(RECIPES),$(foreach t,$(or $(TEACHERS),$(TEACHER)),$(foreach s,$(or $(SEEDS),none),\
+COMPARED = $(strip $(foreach r,$(RECIPES),$(foreach t,$(or $(TEACHERS),$(TEACHER)),$(foreach s,$(or $(SEEDS),none),\
 	runs/$(r)$(if $(TEACHERS),-$(t))$(ON_DATASET)$(if $(SEEDS),-seed$(s))))))
 compare:
 	@for seed in $(or $(SEEDS),'$(SEED)'); do for recipe in $(RECIPES); do for teacher in $(or $(TEACHERS),$(TEACHER)); do \

@@ -99,17 +99,21 @@ def cqa(split: str, data_dir: Path | None) -> list[Question]:
 
 def esnli(split: str, data_dir: Path | None) -> list[Question]:
     """e-SNLI: validation and test shipped, train from the hub (``esnli``)."""
-    path = dataset_file(f"esnli/{split}.jsonl.gz", data_dir) or dataset_file(f"esnli/{split}.jsonl", data_dir)
-    rows = shipped_rows(path) if path else _hub_rows("esnli", None, split, "esnli")
+    relative = f"esnli/{split}.jsonl"
+    path = dataset_file(relative + ".gz", data_dir) or dataset_file(relative, data_dir)
+    rows = shipped_rows(path) if path else _hub_rows("esnli", split, relative)
     return _nli_rows(rows, "esnli", split, lambda row: row.get("explanation_1"))
 
 
 def anli(split: str, data_dir: Path | None) -> list[Question]:
-    """ANLI (CC BY-NC 4.0, not shipped): ``anli/<split>.jsonl`` in the data folder, else ``facebook/anli``.
-    ``train``/``dev``/``test`` are round 1 (as Distilling step-by-step); ``train_r2``... name the others."""
+    """ANLI (CC BY-NC 4.0, not shipped): ``anli/<split>.jsonl`` in the data folder, the split named as given
+    (``anli/test.jsonl`` for ``test``, ``anli/dev_r2.jsonl`` for ``dev_r2``), else ``facebook/anli``.
+    ``train``/``dev``/``test`` are round 1 (as Distilling step-by-step): the hub's ``train_r1``...;
+    ``train_r2``... name the other rounds, the hub's splits of the same names."""
     hub_split = split if "_r" in split else f"{split}_r1"  # the registry lists the splits
-    path = dataset_file(f"anli/{split}.jsonl", data_dir)
-    rows = [row for _, row in _rows(path)] if path else _hub_rows("facebook/anli", None, hub_split, "anli")
+    relative = f"anli/{split}.jsonl"
+    path = dataset_file(relative, data_dir)
+    rows = [row for _, row in _rows(path)] if path else _hub_rows("facebook/anli", hub_split, relative)
     return _nli_rows(rows, "anli", split, lambda row: row.get("reason"))
 
 
@@ -136,17 +140,21 @@ def _nli_rows(rows: Sequence[dict], source: str, split: str, explanation: Callab
     return questions
 
 
-def _hub_rows(name: str, config: str | None, split: str, what: str) -> list[dict]:
-    """A split from the Hugging Face hub, or a :class:`DataUnavailable` that says how to do without it."""
+def _hub_rows(name: str, split: str, relative: str) -> list[dict]:
+    """Split ``split`` of ``name`` from the Hugging Face hub, read where the data folder has no ``relative``;
+    or a :class:`DataUnavailable` that names that file and the splits the package ships instead."""
     try:
         from datasets import load_dataset
 
-        return list(load_dataset(name, config, split=split))
+        return list(load_dataset(name, split=split))
     except Exception as exc:  # offline, not installed, unknown split: the message says what to do
+        shipped = sorted({p.name.split(".")[0] for p in (SHIPPED / Path(relative).parent).glob("*.jsonl*")},
+                         key=lambda s: (s == "test", s))  # a split to train on first
+        instead = f", or use a split the package ships: {' or '.join(f'--split {s}' for s in shipped)}" if shipped else ""
         raise DataUnavailable(
-            f"cannot load {what} ({split}): it is not shipped (its license or size) and the hub gave "
-            f"{type(exc).__name__}: {str(exc)[:200]}. Put the split in the data folder as {what}/{split}.jsonl "
-            "(--data-dir / MIXDISTILL_DATA_DIR), or pass the file itself as --dataset") from None
+            f"cannot load {relative}: it is neither in the data folder nor shipped (its license or size), and the "
+            f"hub ({name}, split {split}) gave {type(exc).__name__}: {str(exc)[:200]}. Put {relative} in the data "
+            f"folder (--data-dir / MIXDISTILL_DATA_DIR), pass a file of your own as --dataset{instead}") from None
 
 
 def _hub_socratic(split: str) -> list[dict] | None:

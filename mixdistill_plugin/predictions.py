@@ -91,14 +91,30 @@ def _label_set(value: object) -> object:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError(f"expected a list of strings, got {json_type(value)}")
+    empty = [number for number, v in enumerate(value, start=1) if not v.strip()]
+    if empty:
+        raise ValueError(f"choice {empty[0]} of {len(value)} is empty; every choice needs its text")
     return [unicode_text(v) for v in value]
 
 
+def label_gold(value: object, kind: str, choices: Sequence[str]) -> Answer:
+    """A gold label of answer type ``kind`` among ``choices``; a JSON boolean is the label ``yes`` or ``no``
+    (StrategyQA's ``true`` against choices ``yes``/``no``). A ``ValueError`` says what is wrong."""
+    spec = AnswerType.of(kind, choices)
+    if isinstance(value, bool) and kind != "yes_no":
+        try:
+            return spec.gold("yes" if value else "no")
+        except ValueError:
+            raise ValueError(f"{str(value).lower()} reads as {'yes' if value else 'no'!r}, which is not one of "
+                             f"{spec.shown_choices()}") from None
+    return spec.gold(value)
+
+
 def gold_answer(value: object, choices: list[str]) -> Answer:
-    """A gold answer: one of ``choices`` where there are some (a label), a JSON boolean (yes/no), else a
-    number; a ``ValueError`` says what is wrong."""
+    """A gold answer: one of ``choices`` where there are some (a label; ``true``/``false`` read as
+    ``yes``/``no``), a JSON boolean (yes/no), else a number; a ``ValueError`` says what is wrong."""
     if choices:
-        return AnswerType.of("choice", choices).gold(value)
+        return label_gold(value, "choice", choices)
     if isinstance(value, bool):
         return AnswerType.of("yes_no").gold(value)
     if isinstance(value, str) and value.strip() and parse_number(value) is None:

@@ -44,6 +44,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Sequence
 
+from mixdistill_plugin.errors import UserError
+
 Reader = Literal["extract", "execute", "socratic", "none"]
 Target = Literal["rationale", "answer", "next_question", "step_answer"]
 
@@ -156,6 +158,23 @@ def style_kinds(style: str) -> list[str]:
 
 def style_names() -> list[str]:
     return list(_STYLES)
+
+
+class KindsDoNotApply(UserError, ValueError):
+    """Questions asked in a kind that does not apply to them (PoT on label answers)."""
+
+
+def check_kinds(kinds: Sequence[str], questions: Sequence, source: str, task: str = "this task") -> None:
+    """A :class:`KindsDoNotApply` when a kind of ``kinds`` (what ``task`` asks for) does not apply to the
+    style of some of ``questions`` (read from ``source``), or their answers mix numbers and labels."""
+    for style in sorted({q.style for q in questions}):
+        missing = [kind for kind in kinds if kind not in style_kinds(style)]
+        if missing:
+            raise KindsDoNotApply(f"{source}: {task} asks for {', '.join(missing)}, which does not apply to "
+                                  f"{get_style(style).problem}s; use a task of the kinds that do "
+                                  f"({', '.join(style_kinds(style))}), e.g. the *_cot task")
+    if len({isinstance(q.answer, str) for q in questions}) > 1:
+        raise KindsDoNotApply(f"{source}: numeric and label answers in one file; evaluate them as two files")
 
 
 def wording(kind: str, style: str = "math") -> Wording:

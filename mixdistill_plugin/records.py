@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mixdistill_plugin.answers import AnswerType
 from mixdistill_plugin.jsonl import InputError, json_type, load_lines
-from mixdistill_plugin.predictions import gold_number
+from mixdistill_plugin.predictions import gold_number, label_gold
 
 _BUILT_WHEN_USED = ConfigDict(defer_build=True)  # validators are built at first use: commands start faster
 
@@ -47,7 +47,7 @@ class Question(BaseModel):
         kind = info.data.get("answer_type", "number")
         if kind == "number":
             return gold_number(value)
-        return AnswerType.of(kind, info.data.get("choices") or ()).gold(value)
+        return label_gold(value, kind, info.data.get("choices") or ())
 
     @property
     def spec(self) -> AnswerType:

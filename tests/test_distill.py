@@ -285,6 +285,10 @@ def test_make_compare_runs_every_recipe_from_every_teacher_into_its_own_folder()
         "--out runs/compare")
     plain = make("-n", "compare", "RECIPES=mixed", "DATASET=cqa").stdout
     assert "runs/mixed-cqa --out runs/compare-cqa" in plain and "for teacher in gold" in plain
+    applying = make("-n", "compare", "DATASET=cqa")  # by default the recipes that apply: no PoT on labels
+    assert applying.returncode == 0 and "for recipe in cot direct step_by_step;" in applying.stdout
+    assert applying.stdout.splitlines()[-1].split(" report ")[1] == (
+        "runs/cot-cqa runs/direct-cqa runs/step_by_step-cqa --out runs/compare-cqa")
 
 
 ANLI_PAIRS = [  # (premise, hypothesis, label id, reason): made up here, in ANLI's fields

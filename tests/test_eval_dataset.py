@@ -114,3 +114,103 @@ def test_lm_eval_yaml_route_on_a_held_out_file(smollm2, tmp_path):
         assert sorted((s["doc"]["question"], s["doc"]["kind"]) for s in samples) == sorted(
             (r["problem"], kind) for r in HELD_OUT[:2] for kind in kinds)
         assert all(len(s["resps"][0]) == 2 for s in samples)  # repeats: 2 from the user's YAML
+
+
+LABELS = [  # a label file: each row's choices, the gold one of them
+    {"question": "Where do children play on swings?", "answer": "park", "choices": ["park", "bank", "moon"]},
+    {"question": "What is wet?", "answer": "water", "choices": ["sand", "water", "dust"]},
+]
+YES_NO = [{"question": "Is ice cold?", "answer": True}, {"question": "Is fire cold?", "answer": False}]
+NLI = [{"question": "Premise: A dog runs.\nHypothesis: An animal moves.", "answer": "entailment"},
+       {"question": "Premise: A dog runs.\nHypothesis: A cat sleeps.", "answer": "neutral"}]
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+@pytest.fixture
+def lm_eval_call(monkeypatch) -> dict:
+    """`mixdistill eval` runs no lm-eval: the arguments it would pass are kept, exit status 0."""
+    from mixdistill_plugin.harness import runner
+
+    seen: dict = {}
+
+    def run_lm_eval(command, args, include_path=None):
+        seen.update(command=command, args=list(args))
+        return 0
+
+    monkeypatch.setattr(runner, "run_lm_eval", run_lm_eval)
+    return seen
+
+
+def passed(args: list[str]) -> tuple[list[str], dict]:
+    """The ``--tasks`` values and the ``--metadata`` object of lm-eval arguments."""
+    return [args[i + 1] for i, a in enumerate(args) if a == "--tasks"], json.loads(args[args.index("--metadata") + 1])
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--tasks", "a"], ["a"]), (["--tasks=a,b"], ["a", "b"]), (["-t", "a"], ["a"]), (["-ta"], ["a"]),
+    (["-t", "a", "b,c", "--model", "dummy"], ["a", "b", "c"]), (["--tasks", "a", "--limit", "2", "-t", "b"], ["a", "b"]),
+    (["--task", "a"], ["a"]), (["--model", "dummy"], []), (["-t"], []),
+])
+def test_task_names_are_read_as_lm_eval_reads_them(flags, expected):
+    from mixdistill_plugin.commands.eval import _tasks
+
+    assert _tasks(flags) == expected
+
+
+@pytest.mark.parametrize("flags", [["-t", "svamp_mixed"], ["--tasks", "file_md_cot", "svamp_mixed"],
+                                   ["--tasks=file_md_cot,svamp_mixed"], ["-tsvamp_mixed"],
+                                   ["--tasks", "file_md_cot", "-t", "svamp_mixed"]])
+def test_every_way_of_naming_another_datasets_task_is_refused(tmp_path, lm_eval_call, flags):
+    data = write_jsonl(tmp_path / "yn.jsonl", YES_NO)
+    result = CliRunner().invoke(main, ["eval", "--dataset", str(data), *flags, "--model", "dummy"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--tasks svamp_mixed reads another dataset and would ignore the file" in result.output
+    assert lm_eval_call == {}  # refused before lm-eval starts
+
+
+@pytest.mark.parametrize("flags", [["--tasks", "file_md_mixed"], ["-t", "file_md_pot"], ["--tasks=file_md_greedy"]])
+def test_a_file_task_whose_kinds_do_not_apply_is_refused(tmp_path, lm_eval_call, flags):
+    data = write_jsonl(tmp_path / "labels.jsonl", LABELS)
+    result = CliRunner().invoke(main, ["eval", "--dataset", str(data), *flags, "--model", "dummy"])
+    assert result.exit_code == 2 and "Traceback" not in result.output and lm_eval_call == {}
+    assert f"labels.jsonl: --tasks {flags[-1].rpartition('=')[2]} asks for pot, which does not apply to " \
+           "multiple-choice questions" in result.output
+
+
+def test_a_file_of_numbers_and_labels_is_refused_before_lm_eval(tmp_path, lm_eval_call):
+    data = write_jsonl(tmp_path / "both.jsonl", [*LABELS, {"question": "What is 2 + 2?", "answer": 4}])
+    result = CliRunner().invoke(main, ["eval", "--dataset", str(data), "--model", "dummy"])
+    assert result.exit_code == 2 and "numeric and label answers in one file" in result.output and lm_eval_call == {}
+
+
+@pytest.mark.parametrize("records, options, task, answers", [
+    (LABELS, [], "file_md_cot", ["park", "water"]),                        # choices on the rows
+    (NLI, ["--choices", "entailment,neutral,contradiction"], "file_md_cot", ["entailment", "neutral"]),
+    (YES_NO, [], "file_md_cot", ["yes", "no"]),
+    (LABELS, ["--tasks", "file_md_direct"], "file_md_direct", ["park", "water"]),
+    ([{"question": r["problem"], "answer": r["solution"]} for r in HELD_OUT], [], "file_md_mixed", [7.0, 30.0, 12.0]),
+])
+def test_eval_dataset_on_label_files_runs_the_files_task(tmp_path, lm_eval_call, records, options, task, answers):
+    """Without --tasks, a label or yes/no file gets its CoT task (a numeric file the mixed one); the
+    task's documents are the file's questions with their label sets."""
+    from mixdistill_plugin.harness.adapter import load_docs
+    from mixdistill_plugin.harness.make_tasks import variants
+
+    data = write_jsonl(tmp_path / "mine.jsonl", records)
+    result = CliRunner().invoke(main, ["eval", "--dataset", str(data), *options, "--model", "dummy"])
+    assert result.exit_code == 0, result.output
+    tasks, metadata = passed(lm_eval_call["args"])
+    assert tasks == [task] and metadata["file"] == str(data.resolve())
+    (kinds,) = [v.kinds for v in variants() if f"file_md_{v.name}" == task]
+    docs = list(load_docs(**metadata, kinds=list(kinds))["test"])  # what lm-eval's task gets from the metadata
+    assert [d["answer"] for d in docs[::len(kinds)]] == answers
+    if records is NLI:
+        assert metadata["choices"] == ["entailment", "neutral", "contradiction"]
+        assert docs[0]["choices"] == metadata["choices"] and docs[0]["answer_type"] == "choice"
+    if records is LABELS:
+        assert docs[1 * len(kinds)]["choices"] == ["sand", "water", "dust"]
+        assert "(b) water" in docs[1 * len(kinds)]["question"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sys
+import types
 
 import pytest
 from click.testing import CliRunner
@@ -158,6 +160,63 @@ def test_anli_loads_from_a_data_folder_and_never_ships(tmp_path):
     assert not (SHIPPED / "anli").exists()
 
 
+def tiny_anli() -> list[dict]:
+    from conftest import REPO
+
+    return [json.loads(line) for line in (REPO / "tests" / "data" / "anli_tiny.jsonl").read_text().splitlines()]
+
+
+def fake_hub(monkeypatch, rows: list[dict] | None = None) -> list[tuple]:
+    """``datasets.load_dataset`` replaced: it serves ``rows`` (``None``: fails as offline); the calls it got."""
+    calls = []
+
+    def load_dataset(name, split=None):
+        calls.append((name, split))
+        if rows is None:
+            raise ConnectionError("the hub cannot be reached")
+        return rows
+
+    monkeypatch.setitem(sys.modules, "datasets", types.SimpleNamespace(load_dataset=load_dataset))
+    return calls
+
+
+@pytest.mark.parametrize("split, hub_split", [("test", "test_r1"), ("train", "train_r1"), ("dev", "dev_r1"),
+                                              ("dev_r2", "dev_r2"), ("test_r3", "test_r3")])
+def test_anli_splits_come_from_the_hub_by_round(monkeypatch, tmp_path, split, hub_split):
+    """Without a file in the data folder: train/dev/test are round 1, the others the hub's split of that name."""
+    rows = tiny_anli()
+    calls = fake_hub(monkeypatch, rows)
+    questions, _ = load_questions("anli", split, data_dir=tmp_path)
+    assert calls == [("facebook/anli", hub_split)]
+    assert [q.id for q in questions] == [row["uid"] for row in rows]
+    assert questions[1].answer == "neutral" and questions[0].annotation == rows[0]["reason"]
+
+
+def test_a_file_in_the_data_folder_is_read_before_the_hub(monkeypatch, tmp_path):
+    calls = fake_hub(monkeypatch)
+    (tmp_path / "anli").mkdir()
+    (tmp_path / "anli" / "dev_r2.jsonl").write_text("".join(json.dumps(row) + "\n" for row in tiny_anli()[:3]))
+    questions, _ = load_questions("anli", "dev_r2", data_dir=tmp_path)
+    assert [q.answer for q in questions] == ["entailment", "neutral", "contradiction"] and calls == []
+
+
+def test_without_the_hub_the_error_names_the_file_read_in_its_place(monkeypatch, tmp_path):
+    from mixdistill_plugin.data import DataUnavailable
+
+    calls = fake_hub(monkeypatch)
+    with pytest.raises(DataUnavailable) as anli:
+        load_questions("anli", "test", data_dir=tmp_path)
+    message = str(anli.value)
+    assert calls == [("facebook/anli", "test_r1")]
+    assert message.startswith("cannot load anli/test.jsonl: ") and "(facebook/anli, split test_r1)" in message
+    assert "Put anli/test.jsonl in the data folder" in message and "test_r1.jsonl" not in message
+    assert "--split" not in message  # no split of ANLI ships
+    result = CliRunner().invoke(main, ["generate", "--dataset", "esnli", "--teacher", "gold", "--out", str(tmp_path / "g")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "cannot load esnli/train.jsonl" in result.output
+    assert "use a split the package ships: --split validation or --split test" in result.output
+
+
 def write_rows(path, rows) -> str:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return str(path)
@@ -186,6 +245,8 @@ def test_score_reads_label_rows(tmp_path):
     ({"id": 1, "answer": "math problem"}, "'math problem' is not a number; a label answer needs its label set"),
     ({"id": 1, "answer": "park", "choices": ["park"]}, "needs at least two different choices"),
     ({"id": 1, "answer": "park", "choices": "park,zoo"}, "field 'choices': expected a list of strings"),
+    ({"id": 1, "answer": "park", "choices": ["park", " ", "zoo"]}, "field 'choices': choice 2 of 3 is empty"),
+    ({"id": 1, "answer": True, "choices": ["park", "zoo"]}, "field 'answer': true reads as 'yes', which is not one of"),
 ])
 def test_bad_label_rows_name_file_line_and_field(tmp_path, row, problem):
     preds = write_rows(tmp_path / "bad.jsonl", [{"id": 0, "answer": 1, "cot": ["1"]}, row])
@@ -214,6 +275,37 @@ def test_score_refuses_a_dataset_without_one_label_set(tmp_path, dataset, proble
     preds = write_rows(tmp_path / "p.jsonl", [{"id": 1, "answer": "neutral", "cot": ["Answer: neutral"]}])
     result = CliRunner().invoke(main, ["score", preds, "--dataset", dataset])
     assert result.exit_code == 2 and problem in result.output and "Traceback" not in result.output
+
+
+def test_true_and_false_answer_choices_yes_and_no(tmp_path):
+    rows = [{"id": 1, "answer": True, "choices": ["yes", "no"], "cot": ["So the answer is yes."]},
+            {"id": 2, "answer": False, "choices": ["Yes", "No"], "cot": ["So the answer is (b)."]},
+            {"id": 3, "answer": False, "choices": ["yes", "no"], "cot": ["So the answer is yes."]}]
+    preds = write_rows(tmp_path / "p.jsonl", rows)
+    result = CliRunner().invoke(main, ["score", preds, "--json", "--details", str(tmp_path / "d.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["cot_acc"] == pytest.approx(200 / 3)
+    assert [json.loads(line)["gold"] for line in (tmp_path / "d.jsonl").read_text().splitlines()] == ["yes", "no", "no"]
+    questions, _ = load_questions(write_rows(tmp_path / "q.jsonl", [{k: r[k] for k in ("answer", "choices")} |
+                                                                     {"question": f"Question {r['id']}?"} for r in rows]))
+    assert [q.answer for q in questions] == ["yes", "no", "no"] and questions[0].answer_type == "choice"
+
+
+def test_programs_on_label_lines_are_not_scored(tmp_path):
+    """PoT does not apply to labels: its metrics are not applicable (-), as for a file without programs."""
+    preds = write_rows(tmp_path / "p.jsonl", [
+        {"id": 1, "answer": "park", "choices": ["park", "zoo"], "cot": ["So the answer is (a)."], "pot": ["ans = 1"]},
+        {"id": 2, "answer": True, "cot": ["So the answer is no."], "pot": ["ans = 'yes'"]},
+    ])
+    result = CliRunner().invoke(main, ["score", preds])
+    assert result.exit_code == 0, result.output
+    shown = dict(line.split() for line in result.stdout.splitlines()[1:])
+    assert shown == {"cot_acc": "50.00", "pot_acc": "-", "cot_maj": "50.00", "pot_maj": "-", "mixed_maj": "50.00"}
+    assert "p.jsonl: the pot paths of 2 label lines are not scored" in result.stderr
+    numbers = write_rows(tmp_path / "n.jsonl", [{"id": 1, "answer": 1, "pot": ["ans = 1"]},
+                                                {"id": 2, "answer": "zoo", "choices": ["park", "zoo"], "pot": ["ans = 2"]}])
+    scored = json.loads(CliRunner().invoke(main, ["score", numbers, "--json"]).stdout)
+    assert scored["pot_acc"] == 50.0  # the numeric line's program counts; the label line has none
 
 
 def test_an_unknown_label_against_choices_given_on_the_command_line(tmp_path):

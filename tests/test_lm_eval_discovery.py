@@ -73,6 +73,8 @@ def test_lm_eval_runs_svamp_mixed_with_no_flag_from_another_folder(smollm2, tmp_
     assert "svamp_mixed" in proc.stdout
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_lm_eval_runs_a_label_task_with_no_flag_from_another_folder(smollm2, tmp_path):
     """`lm_eval --tasks cqa_cot` as typed: the shipped CommonsenseQA, choices read from the student's text."""
     lm_eval = Path(sys.executable).parent / "lm_eval"
@@ -140,6 +142,11 @@ HOOKED = "import lm_eval.tasks as t; print(hasattr(t.TaskManager.__init__, '__wr
 @pytest.mark.slow
 def test_wheel_and_editable_installs_find_the_tasks_and_uninstall_leaves_nothing(tmp_path):
     project = copy_of_the_project(tmp_path / "project")
+    probe = project / "mixdistill_plugin" / "datasets" / "probe" / "deeper" / "rows.jsonl.xz"  # any depth, any file
+    probe.parent.mkdir(parents=True)
+    probe.write_bytes(b"not read")
+    data = project / "mixdistill_plugin" / "datasets"
+    in_source = {f"mixdistill_plugin/datasets/{p.relative_to(data).as_posix()}" for p in data.rglob("*") if p.is_file()}
     python = bare_environment(tmp_path)
     site = python.parent.parent / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
     before = sorted(p.name for p in site.iterdir())
@@ -152,10 +159,9 @@ def test_wheel_and_editable_installs_find_the_tasks_and_uninstall_leaves_nothing
     assert wheel.stat().st_size < 7_600_000  # 6.3 MB with the compressed benchmarks and recordings
     with zipfile.ZipFile(wheel) as built:
         shipped = set(built.namelist())
-    for name in ["cqa/train.jsonl.gz", "esnli/test.jsonl.gz", "strategyqa/dev.jsonl.gz",
-                 "recordings/svamp_palm_cot.jsonl.gz"]:
-        folder = name.split("/")[0]
-        assert {f"mixdistill_plugin/datasets/{name}", f"mixdistill_plugin/datasets/{folder}/LICENSE"} <= shipped
+    assert {name for name in shipped if name.startswith("mixdistill_plugin/datasets/")} == in_source
+    assert {"mixdistill_plugin/datasets/probe/deeper/rows.jsonl.xz", "mixdistill_plugin/datasets/cqa/train.jsonl.gz",
+            "mixdistill_plugin/datasets/strategyqa/LICENSE"} <= in_source
     pip(python, "install", "--no-deps", "--no-index", str(wheel))
     assert (site / "mixdistill.pth").is_file()
     listing = subprocess.run([str(python), "-m", "lm_eval", "ls", "tasks"], cwd=elsewhere, capture_output=True,
@@ -164,9 +170,11 @@ def test_wheel_and_editable_installs_find_the_tasks_and_uninstall_leaves_nothing
     for task in OURS:
         (row,) = [line for line in listing.stdout.splitlines() if line.startswith(f"|{task} ")]
         assert str(site / "mixdistill_plugin" / "harness" / "tasks") in row  # the wheel's own copy
-    loaded = run(python, "from mixdistill_plugin.data import SHIPPED; from mixdistill_plugin.tasks import load_questions; "
-                         "print(len(load_questions('svamp', 'test')[0]), SHIPPED)", elsewhere).split()
-    assert loaded == ["200", str(site / "mixdistill_plugin" / "datasets")]
+    loaded = run(python, "from mixdistill_plugin.data import SHIPPED, shipped_rows; "
+                         "from mixdistill_plugin.tasks import load_questions; "
+                         "print(*(len(load_questions(d)[0]) for d in ('svamp', 'cqa', 'esnli', 'strategyqa')), "
+                         "len(shipped_rows(SHIPPED / 'recordings' / 'cqa_palm_cot.jsonl.gz')), SHIPPED)", elsewhere).split()
+    assert loaded == ["200", "1221", "9824", "229", "9741", str(site / "mixdistill_plugin" / "datasets")]
 
     pip(python, "uninstall", "--yes", "mixdistill")
     assert sorted(p.name for p in site.iterdir()) == before

@@ -15,23 +15,25 @@ from click.testing import CliRunner
 from conftest import REPO, rows
 from mixdistill_plugin.cli import main
 from mixdistill_plugin.harness.adapter import ReadAnswers, accuracy, doc_to_text, load_docs, process_results
+from mixdistill_plugin.harness.make_tasks import render
 from mixdistill_plugin.answers import answers_equal, extract_answer
 from mixdistill_plugin.prompts import get_kind, prompt_text
 from mixdistill_plugin.scoring import metrics_of
 from mixdistill_plugin.voting import majority_vote
 
-TASKS = {
-    "svamp_cot": ["cot_acc", "cot_maj"],
-    "svamp_pot": ["pot_acc", "pot_maj"],
-    "svamp_mixed": ["cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj"],
-    "svamp_greedy": ["cot_acc", "pot_acc"],
-    "gsm8k_md_cot": ["cot_acc", "cot_maj"],
-    "gsm8k_md_pot": ["pot_acc", "pot_maj"],
-    "gsm8k_md_mixed": ["cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj"],
-    "gsm8k_md_greedy": ["cot_acc", "pot_acc"],
-    "svamp_direct": ["predict_acc", "predict_maj"],
-    "gsm8k_md_direct": ["predict_acc", "predict_maj"],
+VARIANT_METRICS = {  # what the tasks of each variant report, written out
+    "cot": ["cot_acc", "cot_maj"],
+    "pot": ["pot_acc", "pot_maj"],
+    "mixed": ["cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj"],
+    "greedy": ["cot_acc", "pot_acc"],
+    "direct": ["predict_acc", "predict_maj"],
 }
+GENERATED = render()  # every file of the task folder, by name
+TASKS = {name.removesuffix(".yaml"): VARIANT_METRICS[name.removesuffix(".yaml").rpartition("_")[2]]
+         for name in GENERATED if name.endswith(".yaml") and not name.startswith("_")}
+GROUPS = [yaml.safe_load(text)["group"] for name, text in GENERATED.items() if name.endswith("_group.yaml")]
+# the real lm-eval run: the numeric benchmarks (the label tasks run in test_lm_eval_discovery and test_distill)
+RUN_TASKS = [name for name in TASKS if name.startswith(("svamp_", "gsm8k_md_"))]
 AGGREGATIONS = ["cot_acc", "pot_acc", "cot_maj", "pot_maj", "mixed_maj"]
 
 
@@ -45,20 +47,21 @@ def lm_eval_run(smollm2, data, tmp_path_factory):
     """One real `lm_eval` CLI run of every task on SmolLM2, --limit 3, samples logged."""
     out = tmp_path_factory.mktemp("lm_eval")
     cmd = [sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={smollm2}",
-           "--include_path", str(REPO / "lm_eval_tasks"), "--tasks", ",".join(TASKS), "--limit", "3",
+           "--include_path", str(REPO / "lm_eval_tasks"), "--tasks", ",".join(RUN_TASKS), "--limit", "3",
            "--batch_size", "32", "--gen_kwargs", "max_gen_toks=16", "--confirm_run_unsafe_code",
            "--log_samples", "--output_path", str(out), "--seed", "0"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=lm_eval_env(data), timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     (results_file,) = out.glob("*/results_*.json")
-    samples = {task: rows(next(out.glob(f"*/samples_{task}_*.jsonl"))) for task in TASKS}
+    samples = {task: rows(next(out.glob(f"*/samples_{task}_*.jsonl"))) for task in RUN_TASKS}
     return json.loads(results_file.read_text())["results"], samples
 
 
 @pytest.mark.slow
 def test_every_task_reports_its_metrics(lm_eval_run):
     results, samples = lm_eval_run
-    for task, metrics in TASKS.items():
+    for task in RUN_TASKS:
+        metrics = TASKS[task]
         reported = {k.split(",")[0]: v for k, v in results[task].items()
                     if k.endswith(",paths") and "_stderr" not in k}
         assert set(reported) == set(metrics), task
@@ -211,7 +214,8 @@ def test_committed_task_files_are_the_generators_output():
     folder = REPO / "lm_eval_tasks"
     assert {p.name for p in folder.iterdir() if p.suffix == ".yaml" or p.name.endswith("_yaml")} == set(files)
     assert {name: (folder / name).read_text() for name in files} == files
-    assert {f"{name}.yaml" for name in TASKS} <= set(files) and "file_md_mixed.yaml" in files
+    assert len(TASKS) == 23 and {"svamp_mixed", "gsm8k_md_direct", "cqa_cot", "esnli_direct", "anli_cot",
+                                 "strategyqa_direct", "file_md_mixed"} <= set(TASKS)
 
 
 @pytest.mark.slow  # indexes every built-in lm-eval task
@@ -221,7 +225,8 @@ def test_task_names_do_not_collide_with_lm_eval_builtins():
 
     # lm-eval's own folder alone (with its defaults, TaskManager also indexes ours)
     builtin = set(TaskManager(include_path=str(Path(lm_eval.tasks.__file__).parent), include_defaults=False).all_tasks)
-    ours = set(TASKS) | {"mixdistill", "mixdistill_svamp", "mixdistill_gsm8k"}
+    ours = set(TASKS) | set(GROUPS)
+    assert {"cqa_cot", "esnli_direct", "anli_cot", "strategyqa_cot", "mixdistill_anli", "mixdistill"} <= ours
     assert not ours & builtin
     assert "gsm8k_cot" in builtin  # why the GSM8K tasks carry `md`
 

@@ -86,6 +86,11 @@ def test_recipes_name_the_task_that_evaluates_them():
     for recipe, drawn in (("mixed", "cot pot"), ("direct", "cot"), ("step_by_step", "cot"), ("socratic", "socratic")):
         assert runner.invoke(main, ["recipes", recipe, "--teacher-kinds"]).output == drawn + "\n"
     assert runner.invoke(main, ["recipes", "--teacher-kinds"]).exit_code == 2
+    assert runner.invoke(main, ["recipes", "--names"]).output == "mixed cot pot direct step_by_step socratic\n"
+    assert runner.invoke(main, ["recipes", "--dataset", "cqa", "--names"]).output == "cot direct step_by_step\n"
+    assert runner.invoke(main, ["recipes", "--dataset", "strategyqa", "--names"]).output == (
+        "cot direct step_by_step socratic\n")
+    assert runner.invoke(main, ["recipes", "mixed", "--names"]).exit_code == 2
     table = runner.invoke(main, ["recipes"]).output.splitlines()
     assert [row.split()[0] for row in table[1:]] == list(RECIPES)
     assert table[4].split()[-1] == table[5].split()[-1] == "svamp_direct" and table[6].endswith("mixdistill socratic")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 from pathlib import Path
@@ -68,10 +69,12 @@ def task_list() -> str:
 
 def with_dataset(args: list[str], dataset: Path, fields) -> list[str]:
     """lm-eval arguments that point the ``file_md_*`` tasks at ``dataset`` (checked here first). A task
-    that reads a dataset of the registry is refused: it would evaluate that dataset, not the file."""
+    that reads a dataset of the registry is refused: it would evaluate that dataset, not the file; so is
+    a file task whose kinds do not apply to the file's questions (PoT on labels)."""
     from mixdistill_plugin.errors import UserError
-    from mixdistill_plugin.tasks import FILE_PREFIX
-    from mixdistill_plugin.tasks import load_questions
+    from mixdistill_plugin.harness.make_tasks import variants
+    from mixdistill_plugin.prompts import check_kinds
+    from mixdistill_plugin.tasks import FILE_PREFIX, load_questions
 
     questions, skipped = load_questions(str(dataset), fields=fields)
     for error in skipped:
@@ -79,28 +82,32 @@ def with_dataset(args: list[str], dataset: Path, fields) -> list[str]:
     if not questions:
         raise UserError(f"{dataset}: no questions to evaluate")
     tasks = _tasks(args)
-    others = [name for t in tasks for name in t.split(",") if name and not name.startswith(FILE_PREFIX + "_")]
+    others = [name for name in tasks if not name.startswith(FILE_PREFIX + "_")]
     if others:
         raise click.UsageError(
             f"--dataset {dataset} is evaluated by the {FILE_PREFIX}_* tasks; --tasks {','.join(others)} reads another "
             f"dataset and would ignore the file. Use --tasks {FILE_PREFIX}_cot (or _mixed, _pot, _direct, _greedy), "
             "or leave --tasks out")
-    args = with_metadata(args, {"file": str(dataset.resolve()), **fields.as_metadata()})
     if not tasks:
         numbers = all(q.answer_type == "number" for q in questions)
-        args = [*args, "--tasks", f"{FILE_PREFIX}_mixed" if numbers else f"{FILE_PREFIX}_cot"]
-    return args
+        tasks = [f"{FILE_PREFIX}_mixed" if numbers else f"{FILE_PREFIX}_cot"]
+        args = [*args, "--tasks", tasks[0]]
+    kinds = {f"{FILE_PREFIX}_{variant.name}": variant.kinds for variant in variants()}
+    for task in tasks:  # a name lm-eval does not know is lm-eval's to report
+        check_kinds(kinds.get(task, ()), questions, str(dataset), f"--tasks {task}")
+    return with_metadata(args, {"file": str(dataset.resolve()), **fields.as_metadata()})
 
 
 def _tasks(args: list[str]) -> list[str]:
-    """The values of ``--tasks`` in ``args``."""
-    found = []
-    for i, arg in enumerate(args):
-        if arg == "--tasks" and i + 1 < len(args):
-            found.append(args[i + 1])
-        elif arg.startswith("--tasks="):
-            found.append(arg.partition("=")[2])
-    return found
+    """The task names ``args`` give lm-eval, read as lm-eval reads them: ``--tasks`` or ``-t`` (``--tasks=A``,
+    ``-tA``), each with one value or several, each value a comma-separated list; repeated flags add up."""
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    parser.add_argument("--tasks", "-t", nargs="+", action="extend", default=[])
+    try:
+        known, _ = parser.parse_known_args(args)
+    except argparse.ArgumentError:  # a flag with no value: lm-eval reports it
+        return []
+    return [name for value in known.tasks for name in value.split(",") if name]
 
 
 def with_metadata(args: list[str], metadata: dict) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from numbers import Real
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
                    f"scoring the other {len(items)}", err=True)
     if not items:
         raise UserError(_nothing_to_score(predictions, name, skipped))
+    items = _programs_on_numbers(items, name)
     others = [k for k in scored_kinds() if k not in MIXED and any(item.texts(k) for item in items)]
     kinds = [*MIXED, *others]
     read = {kind: _read(kind, [item.texts(kind) for item in items], [item.answer_type for item in items], executor)
@@ -111,6 +113,20 @@ def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: fl
             click.echo(f"  {metric:<10} {'-' if value is None else f'{value:6.2f}'}")
     if unwritten:
         raise click.ClickException(unwritten)
+
+
+def _programs_on_numbers(items: list, name: str) -> list:
+    """``items`` without the programs (PoT paths) of lines whose gold answer is a label: a program answers
+    with a number, so PoT does not apply there; how many lines had some is said on stderr."""
+    from mixdistill_plugin.prompts import get_kind, scored_kinds
+
+    executed = [kind for kind in scored_kinds() if get_kind(kind).reader == "execute"]
+    dropped = [item for item in items if isinstance(item.answer, str) and any(item.texts(k) for k in executed)]
+    if dropped:
+        click.echo(f"{name}: the {', '.join(executed)} paths of {len(dropped)} label line{'s' * (len(dropped) != 1)} "
+                   "are not scored: a program answers with a number, never a label", err=True)
+    return [replace(item, paths={k: v for k, v in item.paths.items() if k not in executed})
+            if isinstance(item.answer, str) else item for item in items]
 
 
 def _nothing_to_score(path: Path, name: str, skipped: int) -> str:

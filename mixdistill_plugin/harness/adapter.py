@@ -30,7 +30,7 @@ from lm_eval.api.filter import Filter
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE, AnswerType
 from mixdistill_plugin.executor import Executor
-from mixdistill_plugin.prompts import DEFAULT_STYLE, prompt_text
+from mixdistill_plugin.prompts import DEFAULT_STYLE, check_kinds, prompt_text
 from mixdistill_plugin.scoring import MIXED, ItemScore, metrics_of, paths_by_question, read_answers, score_answers
 from mixdistill_plugin.stats import stderr
 from mixdistill_plugin.voting import parse_vote
@@ -77,7 +77,7 @@ def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[s
     for error in skipped:
         logging.getLogger(__name__).warning("skipped %s", error)
     found = found[:questions]
-    _check_kinds(kinds, found, source)
+    check_kinds(kinds, found, source)
     metrics = metrics_of(kinds, votes)
     docs = [
         {"id": q.id, "question": q.question, "answer": q.answer, "answer_type": q.answer_type, "choices": q.choices,
@@ -85,20 +85,6 @@ def load_docs(dataset: str | None = None, split: str = "test", kinds: Sequence[s
         for q in found for kind in kinds
     ]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
-
-
-def _check_kinds(kinds: Sequence[str], questions: Sequence, source: str) -> None:
-    """A ``ValueError`` when a kind does not apply to some question, or numbers and labels are mixed."""
-    from mixdistill_plugin.prompts import get_style, style_kinds
-
-    for style in sorted({q.style for q in questions}):
-        missing = [kind for kind in kinds if kind not in style_kinds(style)]
-        if missing:
-            raise ValueError(f"{source}: this task asks for {', '.join(missing)}, which does not apply to "
-                             f"{get_style(style).problem}s; use a task of the kinds that do "
-                             f"({', '.join(style_kinds(style))}), e.g. the *_cot task")
-    if len({isinstance(q.answer, str) for q in questions}) > 1:
-        raise ValueError(f"{source}: numeric and label answers in one file; evaluate them as two files")
 
 
 def doc_to_text(doc: dict) -> str:
