@@ -345,6 +345,3 @@ def filter_teacher(files, executor, tolerance: float, max_per_question: int | No
     }
     return finish(files, config.samples, max_per_question, completions, questions=questions, keep=graded_well,
                   filters=filters, labelling=labelling)
-
-
-# --- the report's section -------------------------------------------------------------------------
