@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -32,7 +33,7 @@ from pydantic import ValidationError
 
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.answers import canonical_label, parse_number
-from mixdistill_plugin.jsonl import InputError, numbered_lines, parse_line
+from mixdistill_plugin.jsonl import InputError, numbered_lines, parse_line, unreadable
 from mixdistill_plugin.prompts import premise_and_hypothesis, with_choices
 from mixdistill_plugin.records import Question
 
@@ -223,6 +224,8 @@ def from_file(path: Path, fields: FileFields) -> tuple[list[Question], list[Inpu
     row raises its ``InputError``)."""
     if not path.exists():
         raise InputError(path, None, None, "no such file, and not a dataset name (mixdistill tasks lists them)")
+    if path.is_dir():
+        raise InputError(path, None, None, "a folder, not a file", "Give a .jsonl, .json, .csv or .parquet file")
     hint = ("Fix the row, pass --skip-bad-rows to leave it out, or name the fields with "
             "--question-field/--answer-field/--choices-field")
     questions, errors, seen = [], [], set()
@@ -288,7 +291,7 @@ def _rows(path: Path) -> Iterable[tuple[int, object]]:
     readers: dict[str, Callable[[Path], Iterable[tuple[int, object]]]] = {
         ".jsonl": lambda p: ((n, parse_line(p, n, line)) for n, line in numbered_lines(p)),
         ".json": _json_rows,
-        ".csv": lambda p: enumerate(csv.DictReader(p.open(encoding="utf-8", newline="")), start=2),
+        ".csv": lambda p: enumerate(csv.DictReader(io.StringIO(_text(p), newline="")), start=2),
         ".parquet": _parquet_rows,
     }
     if suffix not in readers:
@@ -296,9 +299,20 @@ def _rows(path: Path) -> Iterable[tuple[int, object]]:
     return readers[suffix](path)
 
 
+def _text(path: Path) -> str:
+    """The whole of ``path`` as UTF-8 text; an :class:`InputError` when it cannot be read as such."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, None, None, f"not valid UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start})") from None
+
+
 def _json_rows(path: Path) -> Iterable[tuple[int, object]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(_text(path))
     except json.JSONDecodeError as exc:
         raise InputError(path, exc.lineno, None, f"invalid JSON ({exc.msg})") from None
     if not isinstance(data, list):
@@ -307,6 +321,12 @@ def _json_rows(path: Path) -> Iterable[tuple[int, object]]:
 
 
 def _parquet_rows(path: Path) -> Iterable[tuple[int, object]]:
+    import pyarrow
     import pyarrow.parquet
 
-    return enumerate(pyarrow.parquet.read_table(path).to_pylist(), start=1)
+    try:
+        return enumerate(pyarrow.parquet.read_table(path).to_pylist(), start=1)
+    except pyarrow.ArrowException as exc:  # not Parquet, damaged, or unreadable
+        why = str(exc).split("': ", 1)[-1].rstrip(".")  # pyarrow's message starts with the path
+        raise InputError(path, None, None, f"not a Parquet file that can be read ({why})",
+                         "Give a Parquet file, or the rows as .jsonl, .json or .csv") from None

@@ -54,14 +54,30 @@ def lone_surrogate(text: str) -> int | None:
     return None if match is None else match.start()
 
 
+def unreadable(path: str | Path, exc: OSError, hint: str = "") -> InputError:
+    """The :class:`InputError` for a file that cannot be opened: missing, a folder, not allowed..."""
+    if isinstance(exc, FileNotFoundError):
+        problem = "no such file"
+    elif isinstance(exc, IsADirectoryError):
+        problem = "a folder, not a file"
+    else:
+        problem = f"cannot read ({exc.strerror or exc})"
+    return InputError(path, None, None, problem, hint)
+
+
 def numbered_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """``(line number, text)`` for each non-blank line of ``path`` (lines end at ``\\n``).
 
     Each line is decoded on its own, so one that is not UTF-8 spoils only itself: its bad bytes
     come through as lone surrogates (``surrogateescape``), which :func:`parse_line` reports. A
-    byte order mark at the start of the file is dropped.
+    byte order mark at the start of the file is dropped. A file that cannot be opened is an
+    :class:`InputError` naming it.
     """
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    with handle:
         for number, raw in enumerate(handle, start=1):
             line = raw.decode("utf-8", "surrogateescape")
             if number == 1:
