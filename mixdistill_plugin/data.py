@@ -33,7 +33,7 @@ from pydantic import ValidationError
 
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.answers import canonical_label, parse_number
-from mixdistill_plugin.jsonl import InputError, numbered_lines, parse_line, unreadable
+from mixdistill_plugin.jsonl import InputError, file_text, numbered_lines, parse_line, read_json
 from mixdistill_plugin.prompts import premise_and_hypothesis, with_choices
 from mixdistill_plugin.records import Question
 
@@ -291,7 +291,7 @@ def _rows(path: Path) -> Iterable[tuple[int, object]]:
     readers: dict[str, Callable[[Path], Iterable[tuple[int, object]]]] = {
         ".jsonl": lambda p: ((n, parse_line(p, n, line)) for n, line in numbered_lines(p)),
         ".json": _json_rows,
-        ".csv": lambda p: enumerate(csv.DictReader(io.StringIO(_text(p), newline="")), start=2),
+        ".csv": lambda p: enumerate(csv.DictReader(io.StringIO(file_text(p), newline="")), start=2),
         ".parquet": _parquet_rows,
     }
     if suffix not in readers:
@@ -299,22 +299,8 @@ def _rows(path: Path) -> Iterable[tuple[int, object]]:
     return readers[suffix](path)
 
 
-def _text(path: Path) -> str:
-    """The whole of ``path`` as UTF-8 text; an :class:`InputError` when it cannot be read as such."""
-    try:
-        return path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise unreadable(path, exc) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(path, None, None, f"not valid UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
-                         f"{exc.start})") from None
-
-
 def _json_rows(path: Path) -> Iterable[tuple[int, object]]:
-    try:
-        data = json.loads(_text(path))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, exc.lineno, None, f"invalid JSON ({exc.msg})") from None
+    data = read_json(path)
     if not isinstance(data, list):
         raise InputError(path, None, None, "expected a JSON list of objects")
     return enumerate(data, start=1)

@@ -65,6 +65,29 @@ def unreadable(path: str | Path, exc: OSError, hint: str = "") -> InputError:
     return InputError(path, None, None, problem, hint)
 
 
+def file_text(path: str | Path, hint: str = "") -> str:
+    """The whole of the file ``path`` as UTF-8 text; an :class:`InputError` naming it when it cannot be read so."""
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise unreadable(path, exc, hint) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, None, None, f"not valid UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start})", hint) from None
+
+
+def read_json(path: str | Path, hint: str = "") -> object:
+    """The JSON value of the file ``path`` (one value, not JSON Lines); an :class:`InputError` naming the
+    file (and the line) when it cannot be read or is not JSON."""
+    text = file_text(path, hint)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, exc.lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno})", hint) from None
+    except (RecursionError, ValueError) as exc:  # nested too deeply; an integer too long to convert
+        raise InputError(path, None, None, f"cannot be read as JSON ({type(exc).__name__})", hint) from None
+
+
 def numbered_lines(path: str | Path) -> Iterator[tuple[int, str]]:
     """``(line number, text)`` for each non-blank line of ``path`` (lines end at ``\\n``).
 

@@ -102,7 +102,7 @@ class TrainRecord(BaseModel):
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def validate_row(path: str | Path, number: int, row: object, model: type[Model], hint: str = "",
+def validate_row(path: str | Path, number: int | None, row: object, model: type[Model], hint: str = "",
                  context: dict | None = None) -> Model:
     """``row`` (line ``number`` of ``path``) as ``model`` (validated with ``context``); ``InputError``
     names the line and field."""
