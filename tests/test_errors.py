@@ -35,7 +35,7 @@ COMMANDS = {  # each names a bad file, and the place the error must name
     "report": (["report", "{run}"], "{run}/eval/base/m/" + SAMPLES + ":1: field 'doc'"),
     "filter": (["filter", "{run}"], "{run}: no raw.jsonl"),
     "merge": (["merge", "{tmp}/merged", "{run}"], "{run}: not a teacher folder"),
-    "solve": (["solve", "{broken}", "--model_args", "pretrained=x"], "{broken}:2: not JSON"),
+    "solve": (["solve", "{broken}", "--model_args", "pretrained=x"], "{broken}:2: invalid JSON"),
     "split": (["generate", "--dataset", "svamp", "--split", "nope", "--teacher", "gold", "--out", "{tmp}/out2"],
               "--split: svamp has no split 'nope'"),
 }
