@@ -125,7 +125,7 @@ def read_questions(path: Path) -> list[Question]:
 
 
 def read_raw(path: Path) -> tuple[list[Completion], bool]:
-    """The completions in ``raw.jsonl``, cutting off a torn last line (``True`` if there was one)."""
+    """The completions in ``raw.jsonl``, leaving out a torn last line (``True`` if there was one)."""
     return RAW.read(path)
 
 

@@ -178,7 +178,7 @@ def stats_path(out: Path) -> Path:
 
 
 def read_grades(path: Path) -> tuple[list[Grade], bool]:
-    """The lines of a grades file, cutting off a torn last line (``True`` if there was one)."""
+    """The lines of a grades file, leaving out a torn last line (``True`` if there was one)."""
     return GRADES.read(path)
 
 

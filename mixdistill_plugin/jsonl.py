@@ -88,8 +88,9 @@ def read_json(path: str | Path, hint: str = "") -> object:
         raise InputError(path, None, None, f"cannot be read as JSON ({type(exc).__name__})", hint) from None
 
 
-def numbered_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` for each non-blank line of ``path`` (lines end at ``\\n``).
+def numbered_lines(path: str | Path, drop_torn: bool = False) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` for each non-blank line of ``path`` (lines end at ``\\n``); ``drop_torn``:
+    leave out a last line without its ``\\n`` (an append cut short, or one still being written).
 
     Each line is decoded on its own, so one that is not UTF-8 spoils only itself: its bad bytes
     come through as lone surrogates (``surrogateescape``), which :func:`parse_line` reports. A
@@ -102,6 +103,8 @@ def numbered_lines(path: str | Path) -> Iterator[tuple[int, str]]:
         raise unreadable(path, exc) from None
     with handle:
         for number, raw in enumerate(handle, start=1):
+            if drop_torn and not raw.endswith(b"\n"):
+                return
             line = raw.decode("utf-8", "surrogateescape")
             if number == 1:
                 line = line.removeprefix("\ufeff")
@@ -190,14 +193,15 @@ T = TypeVar("T")
 
 
 def load_lines(path: str | Path, read: Callable[[int, object], T], *, skip_invalid: bool = False,
-               unique: str | None = None, hint: str = "") -> tuple[list[T], list[InputError]]:
+               unique: str | None = None, hint: str = "", drop_torn: bool = False) -> tuple[list[T], list[InputError]]:
     """``read(line number, parsed JSON)`` of every line of ``path``, and the errors of the lines skipped.
 
     The first bad line raises its ``InputError`` unless ``skip_invalid``. With ``unique``, a line whose
-    attribute of that name equals (as text) the one of a line already read is bad too.
+    attribute of that name equals (as text) the one of a line already read is bad too. ``drop_torn``: see
+    :func:`numbered_lines`.
     """
     records, errors, seen = [], [], {}
-    for number, line in numbered_lines(path):
+    for number, line in numbered_lines(path, drop_torn):
         try:
             record = read(number, parse_line(path, number, line, hint))
             if unique is not None:
