@@ -34,13 +34,13 @@ from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, read_json, write_atomic, write_jsonl_atomic
 from mixdistill_plugin.labels import DEFAULT_MIN_AGREEMENT, Labelling, TeacherLabel
-from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome
+from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome, request_failed
 from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records, validate_row
 from mixdistill_plugin.scoring import read_answers
 from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, get_style, style_kinds, wording
 from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher, TeacherUnavailable
 
-RAW = Ledger(Completion, key=lambda c: (c.id, c.kind, c.sample), failed=lambda c: c.outcome == REQUEST_ERROR,
+RAW = Ledger(Completion, key=lambda c: (c.id, c.kind, c.sample), failed=lambda c: request_failed(c.outcome),
              hint="The file is damaged at this line: remove the line and run again (that sample will be asked again)")
 
 

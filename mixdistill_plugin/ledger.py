@@ -4,7 +4,7 @@ Each line is one reply for one key (a sample of a question and kind; a rationale
 appended as it arrives, one ``write`` per batch. A run that is killed loses at most the replies in
 flight; a torn last line is left out when the file is read (reading never changes the file: another
 command may read a ledger while its run appends) and cut off when the ledger is next appended to.
-A line whose request failed (status :data:`REQUEST_ERROR`) is history, not
+A line whose request failed (status :data:`REQUEST_ERROR`, :func:`request_failed`) is history, not
 an answer: its key is asked again, and a later line for it takes its place. Nothing is rewritten, so
 a run resumes by reading the ledger, planning what is missing, and appending.
 """
@@ -24,6 +24,11 @@ from mixdistill_plugin.records import load_records
 REQUEST_ERROR = "request_error"
 
 Entry = TypeVar("Entry", bound=BaseModel)
+
+
+def request_failed(status: str) -> bool:
+    """Whether a line's status says that its request failed (the line is history; its key is asked again)."""
+    return status == REQUEST_ERROR
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger
+from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, request_failed
 
 
 class Line(BaseModel):
@@ -13,7 +13,7 @@ class Line(BaseModel):
     value: int = 0
 
 
-LEDGER = Ledger(Line, key=lambda e: e.key, failed=lambda e: e.status == REQUEST_ERROR, hint="remove the line")
+LEDGER = Ledger(Line, key=lambda e: e.key, failed=lambda e: request_failed(e.status), hint="remove the line")
 
 
 def test_a_torn_last_line_is_left_out_on_read_and_the_file_is_not_changed(tmp_path):
