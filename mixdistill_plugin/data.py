@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -32,7 +33,7 @@ from pydantic import ValidationError
 
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.answers import canonical_label, parse_number
-from mixdistill_plugin.jsonl import InputError, numbered_lines, parse_line
+from mixdistill_plugin.jsonl import InputError, file_text, numbered_lines, parse_line, read_json
 from mixdistill_plugin.prompts import premise_and_hypothesis, with_choices
 from mixdistill_plugin.records import Question
 
@@ -231,6 +232,8 @@ def from_file(path: Path, fields: FileFields) -> tuple[list[Question], list[Inpu
     row raises its ``InputError``)."""
     if not path.exists():
         raise InputError(path, None, None, "no such file, and not a dataset name (mixdistill tasks lists them)")
+    if path.is_dir():
+        raise InputError(path, None, None, "a folder, not a file", "Give a .jsonl, .json, .csv or .parquet file")
     hint = ("Fix the row, pass --skip-bad-rows to leave it out, or name the fields with "
             "--question-field/--answer-field/--choices-field")
     questions, errors, seen = [], [], set()
@@ -296,7 +299,7 @@ def _rows(path: Path) -> Iterable[tuple[int, object]]:
     readers: dict[str, Callable[[Path], Iterable[tuple[int, object]]]] = {
         ".jsonl": lambda p: ((n, parse_line(p, n, line)) for n, line in numbered_lines(p)),
         ".json": _json_rows,
-        ".csv": lambda p: enumerate(csv.DictReader(p.open(encoding="utf-8", newline="")), start=2),
+        ".csv": lambda p: enumerate(csv.DictReader(io.StringIO(file_text(p), newline="")), start=2),
         ".parquet": _parquet_rows,
     }
     if suffix not in readers:
@@ -305,16 +308,19 @@ def _rows(path: Path) -> Iterable[tuple[int, object]]:
 
 
 def _json_rows(path: Path) -> Iterable[tuple[int, object]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(path, exc.lineno, None, f"invalid JSON ({exc.msg})") from None
+    data = read_json(path)
     if not isinstance(data, list):
         raise InputError(path, None, None, "expected a JSON list of objects")
     return enumerate(data, start=1)
 
 
 def _parquet_rows(path: Path) -> Iterable[tuple[int, object]]:
+    import pyarrow
     import pyarrow.parquet
 
-    return enumerate(pyarrow.parquet.read_table(path).to_pylist(), start=1)
+    try:
+        return enumerate(pyarrow.parquet.read_table(path).to_pylist(), start=1)
+    except pyarrow.ArrowException as exc:  # not Parquet, damaged, or unreadable
+        why = str(exc).split("': ", 1)[-1].rstrip(".")  # pyarrow's message starts with the path
+        raise InputError(path, None, None, f"not a Parquet file that can be read ({why})",
+                         "Give a Parquet file, or the rows as .jsonl, .json or .csv") from None

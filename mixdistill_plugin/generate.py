@@ -32,15 +32,15 @@ from mixdistill_plugin.answers import answers_equal, cut_run_on
 from mixdistill_plugin.cost import Price
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.executor import Executor
-from mixdistill_plugin.jsonl import InputError, write_atomic, write_jsonl_atomic
+from mixdistill_plugin.jsonl import InputError, read_json, write_atomic, write_jsonl_atomic
 from mixdistill_plugin.labels import DEFAULT_MIN_AGREEMENT, Labelling, TeacherLabel
-from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome
-from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records
+from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome, request_failed
+from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records, validate_row
 from mixdistill_plugin.scoring import read_answers
 from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, get_style, style_kinds, wording
 from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher, TeacherUnavailable
 
-RAW = Ledger(Completion, key=lambda c: (c.id, c.kind, c.sample), failed=lambda c: c.outcome == REQUEST_ERROR,
+RAW = Ledger(Completion, key=lambda c: (c.id, c.kind, c.sample), failed=lambda c: request_failed(c.outcome),
              hint="The file is damaged at this line: remove the line and run again (that sample will be asked again)")
 
 
@@ -75,6 +75,12 @@ class RunFiles:
         self.train = self.out / "train.jsonl"
         self.stats = self.out / "stats.json"
 
+    def read_config(self) -> RunConfig:
+        """The folder's ``config.json``; an :class:`InputError` naming it when it is missing or damaged."""
+        hint = ("It holds the settings of the folder's run: restore it, or write it anew by running that run's "
+                "`mixdistill generate` command again (after removing a damaged one)")
+        return validate_row(self.config, None, read_json(self.config, hint), RunConfig, hint)
+
     def previous_stats(self) -> dict:
         """``stats.json`` as the folder's last run wrote it (``{}`` when there is none or it cannot be read)."""
         try:
@@ -98,7 +104,7 @@ def open_run(files: RunFiles, config: RunConfig, questions: Sequence[Question]) 
     every question the folder now holds (those of earlier runs too)."""
     files.out.mkdir(parents=True, exist_ok=True)
     if files.config.exists():
-        before = RunConfig.model_validate_json(files.config.read_text())
+        before = files.read_config()
         changed = {k: (v, getattr(config, k)) for k, v in before.model_dump().items() if getattr(config, k) != v}
         if changed:
             what = "; ".join(f"{k} was {old!r}, now {new!r}" for k, (old, new) in changed.items())
@@ -119,7 +125,7 @@ def read_questions(path: Path) -> list[Question]:
 
 
 def read_raw(path: Path) -> tuple[list[Completion], bool]:
-    """The completions in ``raw.jsonl``, cutting off a torn last line (``True`` if there was one)."""
+    """The completions in ``raw.jsonl``, leaving out a torn last line (``True`` if there was one)."""
     return RAW.read(path)
 
 
@@ -478,7 +484,7 @@ def recheck(files: RunFiles, executor: Executor, tolerance: float) -> tuple[RunC
     """The folder's config and its completions verified again (answers re-read, programs re-run)."""
     if not files.raw.exists() or not files.questions.exists():
         raise InputError(files.out, None, None, "no raw.jsonl/questions.jsonl here; run `mixdistill generate --out` first")
-    config = RunConfig.model_validate_json(files.config.read_text())
+    config = files.read_config()
     asked = {q.id: q for q in read_questions(files.questions)}
     completions, _ = read_raw(files.raw)
     rechecked = [c for c in completions if c.outcome == REQUEST_ERROR]  # still missing, still asked again

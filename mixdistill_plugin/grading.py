@@ -29,7 +29,7 @@ from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.evallog import latest_samples, read_samples
 from mixdistill_plugin.jsonl import InputError
 from mixdistill_plugin.jsonl import write_atomic
-from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome
+from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome, request_failed
 from mixdistill_plugin.prompts import DEFAULT_STYLE
 from mixdistill_plugin.rubric import HIGH, KINDS, LOW, RUBRIC_ID, read_grade
 from mixdistill_plugin.teachers import Reply, Sampling, TeacherUnavailable
@@ -97,7 +97,7 @@ class Grade(Graded):
     latency: float = 0.0
 
 
-GRADES = Ledger(Grade, key=lambda g: g.key, failed=lambda g: g.status == REQUEST_ERROR,
+GRADES = Ledger(Grade, key=lambda g: g.key, failed=lambda g: request_failed(g.status),
                 hint="The file is damaged at this line: remove the line and run mixdistill grade again (it is graded again)")
 
 
@@ -178,7 +178,7 @@ def stats_path(out: Path) -> Path:
 
 
 def read_grades(path: Path) -> tuple[list[Grade], bool]:
-    """The lines of a grades file, cutting off a torn last line (``True`` if there was one)."""
+    """The lines of a grades file, leaving out a torn last line (``True`` if there was one)."""
     return GRADES.read(path)
 
 
@@ -249,7 +249,7 @@ def quality(grades: Sequence[Grade]) -> dict:
         "rationales": len(grades),
         "graded": len(graded),
         "unreadable": sum(g.status == UNREADABLE for g in grades),
-        "request_errors": sum(g.status == REQUEST_ERROR for g in grades),
+        "request_errors": sum(map(GRADES.failed, grades)),
         "mean_grade": sum(g.grade for g in graded) / len(graded) if graded else None,
         "right": len(right),
         "right_low": sum(g.grade <= LOW for g in right),
@@ -312,7 +312,7 @@ def grades_by_completion(path: Path) -> dict[tuple[str, str, int], int | None]:
         raise InputError(path, None, None, "no grades here",
                          "grade the teacher folder first: mixdistill grade FOLDER --model ... --base-url ...")
     return {(g.id, g.kind, g.sample): g.grade for g in GRADES.latest(read_grades(path)[0])
-            if g.file == "raw.jsonl" and g.status != REQUEST_ERROR}
+            if g.file == "raw.jsonl" and not GRADES.failed(g)}
 
 
 def filter_teacher(files, executor, tolerance: float, max_per_question: int | None, min_grade: int,
@@ -345,6 +345,3 @@ def filter_teacher(files, executor, tolerance: float, max_per_question: int | No
     }
     return finish(files, config.samples, max_per_question, completions, questions=questions, keep=graded_well,
                   filters=filters, labelling=labelling)
-
-
-# --- the report's section -------------------------------------------------------------------------

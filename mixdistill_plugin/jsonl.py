@@ -54,15 +54,57 @@ def lone_surrogate(text: str) -> int | None:
     return None if match is None else match.start()
 
 
-def numbered_lines(path: str | Path) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` for each non-blank line of ``path`` (lines end at ``\\n``).
+def unreadable(path: str | Path, exc: OSError, hint: str = "") -> InputError:
+    """The :class:`InputError` for a file that cannot be opened: missing, a folder, not allowed..."""
+    if isinstance(exc, FileNotFoundError):
+        problem = "no such file"
+    elif isinstance(exc, IsADirectoryError):
+        problem = "a folder, not a file"
+    else:
+        problem = f"cannot read ({exc.strerror or exc})"
+    return InputError(path, None, None, problem, hint)
+
+
+def file_text(path: str | Path, hint: str = "") -> str:
+    """The whole of the file ``path`` as UTF-8 text; an :class:`InputError` naming it when it cannot be read so."""
+    try:
+        return Path(path).read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise unreadable(path, exc, hint) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, None, None, f"not valid UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start})", hint) from None
+
+
+def read_json(path: str | Path, hint: str = "") -> object:
+    """The JSON value of the file ``path`` (one value, not JSON Lines); an :class:`InputError` naming the
+    file (and the line) when it cannot be read or is not JSON."""
+    text = file_text(path, hint)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, exc.lineno, None, f"invalid JSON ({exc.msg} at column {exc.colno})", hint) from None
+    except (RecursionError, ValueError) as exc:  # nested too deeply; an integer too long to convert
+        raise InputError(path, None, None, f"cannot be read as JSON ({type(exc).__name__})", hint) from None
+
+
+def numbered_lines(path: str | Path, drop_torn: bool = False) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` for each non-blank line of ``path`` (lines end at ``\\n``); ``drop_torn``:
+    leave out a last line without its ``\\n`` (an append cut short, or one still being written).
 
     Each line is decoded on its own, so one that is not UTF-8 spoils only itself: its bad bytes
     come through as lone surrogates (``surrogateescape``), which :func:`parse_line` reports. A
-    byte order mark at the start of the file is dropped.
+    byte order mark at the start of the file is dropped. A file that cannot be opened is an
+    :class:`InputError` naming it.
     """
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    with handle:
         for number, raw in enumerate(handle, start=1):
+            if drop_torn and not raw.endswith(b"\n"):
+                return
             line = raw.decode("utf-8", "surrogateescape")
             if number == 1:
                 line = line.removeprefix("\ufeff")
@@ -151,14 +193,15 @@ T = TypeVar("T")
 
 
 def load_lines(path: str | Path, read: Callable[[int, object], T], *, skip_invalid: bool = False,
-               unique: str | None = None, hint: str = "") -> tuple[list[T], list[InputError]]:
+               unique: str | None = None, hint: str = "", drop_torn: bool = False) -> tuple[list[T], list[InputError]]:
     """``read(line number, parsed JSON)`` of every line of ``path``, and the errors of the lines skipped.
 
     The first bad line raises its ``InputError`` unless ``skip_invalid``. With ``unique``, a line whose
-    attribute of that name equals (as text) the one of a line already read is bad too.
+    attribute of that name equals (as text) the one of a line already read is bad too. ``drop_torn``: see
+    :func:`numbered_lines`.
     """
     records, errors, seen = [], [], {}
-    for number, line in numbered_lines(path):
+    for number, line in numbered_lines(path, drop_torn):
         try:
             record = read(number, parse_line(path, number, line, hint))
             if unique is not None:

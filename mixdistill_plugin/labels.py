@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from mixdistill_plugin.answers import Answer, answers_equal
-from mixdistill_plugin.ledger import REQUEST_ERROR
+from mixdistill_plugin.ledger import request_failed
 from mixdistill_plugin.records import Completion, Question
 from mixdistill_plugin.voting import mixed_vote
 
@@ -49,7 +49,7 @@ def teacher_labels(completions: Sequence[Completion], tolerance: float) -> dict[
     its PoT answers and its other kinds' answers (CoT; a decomposition's last answer)."""
     by_question: dict[str, dict[str, list]] = defaultdict(lambda: {"pot": [], "cot": []})
     for c in completions:
-        if c.outcome != REQUEST_ERROR:
+        if not request_failed(c.outcome):
             by_question[c.id]["pot" if c.kind == "pot" else "cot"].append(c.answer)
     labels = {}
     for qid, paths in by_question.items():

@@ -137,11 +137,6 @@ def register_style(style: Style) -> Style:
     return style
 
 
-def unregister_style(name: str) -> None:
-    get_style(name)
-    del _STYLES[name]
-
-
 def get_style(name: str) -> Style:
     """The registered style called ``name``; a ``KeyError`` that lists the known styles otherwise."""
     try:

@@ -23,8 +23,12 @@ dataset when every kind it trains and evaluates applies to the dataset's prompt 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from mixdistill_plugin.jsonl import InputError, file_text
 from mixdistill_plugin.prompts import get_kind
+
+TEMPLATE_HINT = "Give an Axolotl config with a `datasets:` list, as those in axolotl_configs/"
 
 
 @dataclass(frozen=True)
@@ -81,3 +85,25 @@ RECIPES = {
     "step_by_step": Recipe(("predict", "explain"), ("predict",), "direct", {"predict": 0.5, "explain": 0.5}, "kind"),
     "socratic": Recipe(("decompose", "solve"), ("socratic",)),
 }
+
+
+def read_template(path: Path) -> dict:
+    """The Axolotl config ``path`` (YAML) that ``mixdistill axolotl-config`` fills in for a recipe; an
+    :class:`InputError` naming the file (and the line) when it is not YAML or has no ``datasets:`` list."""
+    import yaml
+
+    try:
+        config = yaml.safe_load(file_text(path, TEMPLATE_HINT))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        where = f" at column {mark.column + 1}" if mark else ""
+        raise InputError(path, mark.line + 1 if mark else None, None, f"not YAML ({problem}{where})",
+                         TEMPLATE_HINT) from None
+    if not isinstance(config, dict):
+        raise InputError(path, None, None, "not a mapping of config keys", TEMPLATE_HINT)
+    datasets = config.get("datasets")
+    if not isinstance(datasets, list) or not datasets or not isinstance(datasets[0], dict):
+        raise InputError(path, None, "datasets", "missing" if datasets is None else "expected a list of datasets",
+                         TEMPLATE_HINT)
+    return config

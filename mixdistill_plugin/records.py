@@ -102,7 +102,7 @@ class TrainRecord(BaseModel):
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def validate_row(path: str | Path, number: int, row: object, model: type[Model], hint: str = "",
+def validate_row(path: str | Path, number: int | None, row: object, model: type[Model], hint: str = "",
                  context: dict | None = None) -> Model:
     """``row`` (line ``number`` of ``path``) as ``model`` (validated with ``context``); ``InputError``
     names the line and field."""
@@ -121,12 +121,13 @@ def validate_row(path: str | Path, number: int, row: object, model: type[Model],
 
 def load_records(
     path: str | Path, model: type[Model], hint: str = "", *, skip_invalid: bool = False, unique: str | None = None,
-    context: dict | None = None,
+    context: dict | None = None, drop_torn: bool = False,
 ) -> tuple[list[Model], list[InputError]]:
     """Every line of ``path`` as ``model``, and the errors of the lines skipped.
 
     The first bad line raises its ``InputError`` unless ``skip_invalid``. With ``unique``, a line
-    whose field of that name equals (as text) the one of a line already loaded is bad too.
+    whose field of that name equals (as text) the one of a line already loaded is bad too. ``drop_torn``:
+    leave out a last line without its newline (:func:`~mixdistill_plugin.jsonl.numbered_lines`).
     """
     return load_lines(path, lambda number, row: validate_row(path, number, row, model, hint, context),
-                      skip_invalid=skip_invalid, unique=unique, hint=hint)
+                      skip_invalid=skip_invalid, unique=unique, hint=hint, drop_torn=drop_torn)

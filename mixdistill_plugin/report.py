@@ -28,7 +28,6 @@ The plot shows majority-vote accuracy against the number of paths per kind (1..k
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -36,7 +35,7 @@ from typing import Sequence
 from mixdistill_plugin.answers import answers_equal
 from mixdistill_plugin.evallog import latest_samples, read_samples
 from mixdistill_plugin.grading import GRADES, QUALITY_HEADER, Grade, quality, quality_cells, read_grades
-from mixdistill_plugin.jsonl import numbered_lines, parse_line, write_atomic
+from mixdistill_plugin.jsonl import numbered_lines, parse_line, read_json, write_atomic
 from mixdistill_plugin.prompts import get_kind
 from mixdistill_plugin.rubric import HIGH, LOW
 from mixdistill_plugin.scoring import (METRICS, MIXED, ItemScore, all_metrics, paths_by_question, score_answers,
@@ -157,13 +156,15 @@ def _cell(correct: dict[str, bool]) -> str:
 def teacher_table(runs: Sequence[Path]) -> list[str]:
     lines = ["| run | teacher | questions | kind | completions | yield % | kept | coverage % | tokens in / out | cost |",
              "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    from mixdistill_plugin.generate import RunFiles
+
     for run in runs:
         stats_path = run / "teacher" / "stats.json"
         if not stats_path.exists():
             continue
-        stats = json.loads(stats_path.read_text())
-        config_path = run / "teacher" / "config.json"
-        teacher = json.loads(config_path.read_text())["teacher"] if config_path.exists() else "?"
+        stats = read_json(stats_path)
+        files = RunFiles(run / "teacher")
+        teacher = files.read_config().teacher if files.config.exists() else "?"
         for kind, k in stats["kinds"].items():
             share = {name: None if k[name] is None else 100 * k[name] for name in ("yield", "coverage")}
             cost = stats.get("cost", {}).get("kinds", {}).get(kind)
@@ -421,7 +422,7 @@ def grades_section(runs: Sequence[Path]) -> list[str]:
         for (who, kind), gs in sorted(groups.items(), key=lambda item: (item[0][0] != "teacher", item[0])):
             rows.append(f"| {run.name} | {who} | {kind} | {gs[0].judge} | {quality_cells(quality(gs))} |")
         stats_file = run / "teacher" / "stats.json"
-        stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+        stats = read_json(stats_file) if stats_file.exists() else {}
         kept = stats.get("filters")
         if kept:
             for kind, k in stats["kinds"].items():

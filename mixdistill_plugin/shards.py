@@ -62,7 +62,7 @@ def merge(out: Path, folders: Sequence[Path]) -> Merged:
         if not files.config.exists() or not files.questions.exists():
             raise UserError(f"{folder}: not a teacher folder (no config.json/questions.jsonl); give the folders "
                             "`mixdistill generate --shard I/N --out` wrote")
-        configs[folder] = RunConfig.model_validate_json(files.config.read_text())
+        configs[folder] = files.read_config()
     specs = [c.shard for c in configs.values()]
     if None in specs:
         unsharded = [str(f) for f, c in configs.items() if c.shard is None]
@@ -76,7 +76,7 @@ def merge(out: Path, folders: Sequence[Path]) -> Merged:
     merged = _one_config(configs)
     target = RunFiles(out)
     if target.config.exists():
-        before = RunConfig.model_validate_json(target.config.read_text())
+        before = target.read_config()
         if before != merged:
             raise UserError(f"{target.config}: holds a run with other settings than the shards'; merge into a new "
                             "folder")

@@ -355,6 +355,23 @@ def test_dry_run_prints_prompts_and_sends_nothing(tmp_path):
     assert '"role": "assistant"' in result.output and QUESTIONS[0][0] in result.output
 
 
+def test_a_dry_run_leaves_a_torn_raw_file_as_it_is_and_the_run_then_cuts_the_torn_line(tmp_path):
+    out = tmp_path / "run"
+    args = ["--dataset", "svamp", "--limit", "3", "--teacher", "gold", "--out", str(out)]
+    assert run(args).exit_code == 0
+    raw = out / "raw.jsonl"
+    whole = raw.read_bytes()
+    torn = whole[: whole.rstrip(b"\n").rfind(b"\n") + 1 + 20]  # the last line cut short, as by a kill mid-write
+    raw.write_bytes(torn)
+    dry = run(args + ["--dry-run"])
+    assert dry.exit_code == 0 and "would send 1 requests for 1 completions" in dry.output, dry.output
+    assert raw.read_bytes() == torn  # a read-only command changes nothing
+    resumed = run(args)
+    assert resumed.exit_code == 0 and "dropped a torn last line" in resumed.output
+    assert raw.read_bytes().startswith(torn[: torn.rfind(b"\n") + 1]) and raw.read_bytes().endswith(b"}\n")
+    assert len(raw.read_bytes().splitlines()) == len(whole.splitlines())
+
+
 def test_bad_dataset_rows_are_named_or_skipped(tmp_path):
     path = tmp_path / "mine.jsonl"
     path.write_text('{"q": "How many?", "a": 3}\n{"q": "", "a": 4}\n{"q": "And now?", "a": "lots"}\n')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger
+from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, request_failed
 
 
 class Line(BaseModel):
@@ -13,21 +13,39 @@ class Line(BaseModel):
     value: int = 0
 
 
-LEDGER = Ledger(Line, key=lambda e: e.key, failed=lambda e: e.status == REQUEST_ERROR, hint="remove the line")
+LEDGER = Ledger(Line, key=lambda e: e.key, failed=lambda e: request_failed(e.status), hint="remove the line")
 
 
-def test_appends_read_back_with_a_torn_last_line_cut_off(tmp_path):
+def test_a_torn_last_line_is_left_out_on_read_and_the_file_is_not_changed(tmp_path):
     path = tmp_path / "sub" / "ledger.jsonl"
     with LEDGER.appending(path) as append:
         append([Line(key="a", status="ok", value=1), Line(key="b", status=REQUEST_ERROR)])
         append([Line(key="b", status="ok", value=2)])
     with path.open("ab") as handle:
-        handle.write(b'{"key": "c", "sta')  # a crash mid-append
+        handle.write(b'{"key": "c", "sta')  # a crash mid-append, or a run still writing
+    before = path.read_bytes()
     lines, torn = LEDGER.read(path)
     assert torn and [(e.key, e.status) for e in lines] == [("a", "ok"), ("b", REQUEST_ERROR), ("b", "ok")]
-    assert path.read_bytes().endswith(b'"value":2}\n')  # the torn part is gone from the file too
-    assert LEDGER.read(path) == (lines, False)
+    assert path.read_bytes() == before  # a reader never cuts what a writer may still be appending
+    assert LEDGER.read(path) == (lines, True)
     assert LEDGER.read(tmp_path / "none.jsonl") == ([], False)
+
+
+def test_appending_cuts_a_torn_last_line_off_first(tmp_path):
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(b'{"key": "a", "status": "ok", "value": 1}\n{"key": "c", "sta')
+    with LEDGER.appending(path) as append:
+        append([Line(key="c", status="ok", value=3)])
+    assert path.read_bytes() == b'{"key": "a", "status": "ok", "value": 1}\n{"key":"c","status":"ok","value":3}\n'
+    assert LEDGER.read(path) == ([Line(key="a", status="ok", value=1), Line(key="c", status="ok", value=3)], False)
+
+
+def test_appending_to_a_whole_ledger_keeps_every_line(tmp_path):
+    path = tmp_path / "ledger.jsonl"
+    path.write_bytes(b'{"key": "a", "status": "ok", "value": 1}\n')
+    with LEDGER.appending(path) as append:
+        append([Line(key="b", status="ok")])
+    assert [e.key for e in LEDGER.read(path)[0]] == ["a", "b"]
 
 
 def test_a_failed_request_is_asked_again_and_its_answer_takes_its_place():

@@ -68,18 +68,14 @@ def _label_set(dataset: str | None) -> list[str] | None:
 def _score(predictions: Path, as_json: bool, details: Path | None, tolerance: float, skip_invalid: bool,
            executor, vote=None, choices: list[str] | None = None) -> None:
     from mixdistill_plugin.errors import UserError
-    from mixdistill_plugin.jsonl import InputError, json_line, write_jsonl_atomic
+    from mixdistill_plugin.jsonl import json_line, write_jsonl_atomic
     from mixdistill_plugin.prompts import scored_kinds
     from mixdistill_plugin.predictions import load_predictions
     from mixdistill_plugin.scoring import METRICS, MIXED, metrics_of, score_answers, summarize
 
     name = click.format_filename(predictions)
-    try:
-        items, errors = load_predictions(predictions, scored_kinds(), skip_invalid=skip_invalid, choices=choices)
-    except InputError as exc:
-        raise UserError(f"{exc}. {FIX}") from None
-    except OSError as exc:
-        raise UserError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    items, errors = load_predictions(predictions, scored_kinds(), skip_invalid=skip_invalid, choices=choices,
+                                     hint="" if skip_invalid else FIX)
     for error in errors:
         click.echo(f"skipped {error}", err=True)
     skipped = len(errors)

@@ -64,8 +64,6 @@ def solve(questions: Path, model_name: str, model_args: str, max_rounds: int, vo
         --model_args model=student,base_url=http://localhost:8000/v1
     """
     asked = read_questions(questions, question_field)
-    if not asked:
-        raise click.UsageError(f"{click.format_filename(questions)}: no questions")
     if model_name == "openai":
         sample = openai_student(asked, model_args, temperature, max_gen_toks, seed, concurrency)
     else:
@@ -91,34 +89,32 @@ def run(asked: list[Asked], sample, max_rounds: int, method, timeout: float):
 
 
 def read_questions(path: Path, question_field: str = "question") -> list[Asked]:
-    """Questions from a text file (one a line), a JSONL file, or stdin (either)."""
+    """Questions from a text file (one a line), a JSONL file, or stdin (either); an ``InputError`` naming
+    the place of a line that is not a question, or a file with none."""
     from mixdistill_plugin.answers import parse_number
+    from mixdistill_plugin.jsonl import InputError, file_text, parse_line
 
+    hint = f'Give one question per line, or JSON lines {{"{question_field}": ...}} (--question-field names the field)'
     if str(path) == "-":
-        text, jsonl = sys.stdin.read(), None
+        path, text, jsonl = "stdin", sys.stdin.read(), None
     else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise click.UsageError(f"{click.format_filename(path)}: cannot read ({exc})") from None
-        jsonl = path.suffix == ".jsonl"
+        text, jsonl = file_text(path, hint), path.suffix == ".jsonl"
     asked = []
     for number, line in enumerate(text.split("\n"), 1):
         line = line.strip()
         if not line:
             continue
         if jsonl or (jsonl is None and line.startswith("{")):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise click.UsageError(f"{path}:{number}: not JSON ({exc.msg})") from None
+            row = parse_line(path, number, line, hint)
             if not isinstance(row, dict) or not isinstance(row.get(question_field), str) or not row[question_field].strip():
-                raise click.UsageError(f"{path}:{number}: expected an object with a {question_field!r} text")
+                raise InputError(path, number, None, f"expected an object with a {question_field!r} text", hint)
             gold = row.get("answer")
             gold = parse_number(gold) if isinstance(gold, str) else float(gold) if isinstance(gold, (int, float)) else None
             asked.append(Asked(str(row.get("id", f"q{len(asked) + 1}")), row[question_field].strip(), gold))
         else:
             asked.append(Asked(f"q{len(asked) + 1}", line))
+    if not asked:
+        raise InputError(path, None, None, "no questions", hint)
     return asked
 
 
@@ -159,14 +155,16 @@ def openai_student(asked: list[Asked], model_args: str, temperature: float, max_
     import asyncio
 
     from mixdistill_plugin.records import Question
-    from mixdistill_plugin.teachers import Request, Sampling, TeacherUnavailable
+    from mixdistill_plugin.errors import UserError
+    from mixdistill_plugin.teachers import Request, Sampling
     from mixdistill_plugin.teachers.openai_chat import OpenAITeacher
 
     args = dict(part.split("=", 1) for part in model_args.split(",") if "=" in part)
     if not args.get("model"):
-        raise click.UsageError("--model openai needs --model_args model=NAME[,base_url=http://HOST:PORT/v1]")
+        raise UserError("--model openai needs --model_args model=NAME[,base_url=http://HOST:PORT/v1]")
     client = OpenAITeacher(args["model"], args.get("base_url"), concurrency=concurrency,
                            notice=lambda message: click.echo(message, err=True))
+    client.role = "student"  # its messages (a server that is down, a refused key) name the student's server
     # shots=0: the student's own zero-shot prompt as the user turn, the form it was trained on
     sampling = Sampling(temperature=temperature, max_tokens=max_gen_toks, seed=seed, shots=0)
     # the client sends questions as records; the gold answer is never sent
@@ -183,10 +181,7 @@ def openai_student(asked: list[Asked], model_args: str, temperature: float, max_
                 got[(reply.request.question.id, reply.request.kind)] = reply.texts[0] if reply.texts else ""
             return got
 
-        try:
-            got = asyncio.run(collect())
-        except TeacherUnavailable as exc:
-            raise click.ClickException(str(exc).replace("teacher", "student")) from None
+        got = asyncio.run(collect())
         return [got.get((records[i].id, kind), "") for i, kind in requests]
 
     return sample

@@ -8,7 +8,8 @@ while, the key is refused, a package is missing); replies already yielded are ke
 keep ``counts`` (``requests`` sent, ``retries``, ``failed`` for good) for the run's statistics.
 The backends ``--teacher`` names are registered in :mod:`.backends`; the built-in ones are
 ``openai`` (an OpenAI-compatible server), ``hf`` (a local transformers model), ``vllm`` (offline
-vLLM) and ``gold`` (the dataset's own annotations).
+vLLM), ``gold`` (the dataset's own annotations) and ``recorded`` (completions recorded earlier,
+replayed).
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.registry import Registry
-from mixdistill_plugin.teachers import Teacher, TeacherUnavailable
+from mixdistill_plugin.teachers import Teacher
 
 ENTRY_POINTS = "mixdistill.teachers"
 
@@ -57,8 +58,9 @@ TEACHERS: Registry[Backend] = Registry("teacher", "--teacher", ENTRY_POINTS,
 
 
 def make_teacher(name: str, options: TeacherOptions = TeacherOptions()) -> Teacher:
-    """The backend called ``name``, made from ``options``."""
+    """The backend called ``name``, made from ``options``; a :class:`UserError` (bad input, exit 2) when it
+    needs ``--model`` and none is given."""
     backend = TEACHERS.get(name)
     if backend.needs_model and not options.model:
-        raise TeacherUnavailable(f"--teacher {name} needs --model")
+        raise UserError(f"--teacher {name} needs --model (the model's name on the server, or its path)")
     return backend.make(options)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import AsyncIterator, Sequence
 
 from mixdistill_plugin.errors import UserError
-from mixdistill_plugin.jsonl import InputError, json_type, parse_line
+from mixdistill_plugin.jsonl import InputError, json_type, parse_line, unreadable
 from mixdistill_plugin.teachers import Reply, Request, Sampling
 
 SHIPPED = Path(__file__).resolve().parent.parent / "datasets" / "recordings"
@@ -40,8 +40,14 @@ def shipped_recordings(dataset: str) -> list[Path]:
 def read_recording(path: Path) -> tuple[dict[tuple[str, str], list[str]], bytes]:
     """The texts of ``path`` by (question id, kind), in order, and its bytes (for the hash);
     ``InputError`` at the first line that is not a completion."""
-    raw = path.read_bytes()
-    data = gzip.decompress(raw) if path.suffix == ".gz" else raw
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise unreadable(path, exc) from None
+    try:
+        data = gzip.decompress(raw) if path.suffix == ".gz" else raw
+    except (OSError, EOFError) as exc:  # not gzip, or cut short
+        raise InputError(path, None, None, f"not a gzip file that can be read ({exc})") from None
     texts: dict[tuple[str, str], list[str]] = defaultdict(list)
     for number, line in enumerate(data.decode("utf-8", "surrogateescape").split("\n"), start=1):
         if not line.strip():
