@@ -137,7 +137,7 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_g
                        prompts=prompts_fingerprint(list(samples), shots, styles), shard=shard, no_gold=no_gold)
     files = RunFiles(out)
     if flagged is not None and not dry_run:
-        from mixdistill_plugin.commands.contamination import write_flags
+        from mixdistill_plugin.contamination import write_flags
 
         files.out.mkdir(parents=True, exist_ok=True)
         write_flags(files.out / "contamination.jsonl", flagged)
@@ -150,8 +150,7 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_g
 
 def _decontaminate(questions, specs, data_dir, fields) -> list:
     """The flags of ``questions`` against the test sets ``specs``, said on stderr."""
-    from mixdistill_plugin.commands.contamination import describe, test_sets
-    from mixdistill_plugin.contamination import HeldOut, flags
+    from mixdistill_plugin.contamination import HeldOut, describe, flags, test_sets
 
     found = flags(questions, HeldOut(test_sets(specs, data_dir, fields)))
     click.echo(f"decontaminated: {describe(found, len(questions))}, not asked", err=True)
