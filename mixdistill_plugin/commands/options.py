@@ -162,21 +162,38 @@ judge_option = click.option("--judge", cls=_RegistryHelp, help_from=lambda: _jud
                             type=_Registered("judge", _judges), default="openai", show_default=True)
 
 
-def sample_options(command: Callable) -> Callable:
-    """``--<kind>-samples N`` for every kind a teacher writes (:func:`prompts.teacher_kinds`: CoT,
-    PoT, Socratic), passed to ``command`` as one ``samples`` dict of the kinds asked (N > 0)."""
+@functools.lru_cache(maxsize=None)
+def _sample_options(kinds: tuple[tuple[str, int, str], ...]) -> dict[str, click.Option]:
+    """``--<kind>-samples N`` for each (name, default, title) of ``kinds``, by kind, made once per set of kinds."""
+    return {name: click.Option([f"--{name}-samples"], default=default, show_default=True, type=click.IntRange(min=0),
+                               help=f"{title} completions per question.") for name, default, title in kinds}
+
+
+def sample_options() -> dict[str, click.Option]:
+    """``--<kind>-samples N``, by kind, for every kind a teacher writes (:func:`prompts.teacher_kinds`: CoT, PoT,
+    Socratic, and any kind registered since), as the prompt registry holds them now."""
     from mixdistill_plugin.prompts import get_kind, teacher_kinds
 
-    kinds = teacher_kinds()
+    return _sample_options(tuple((name, get_kind(name).teacher_samples, get_kind(name).title)
+                                 for name in teacher_kinds()))
 
-    @functools.wraps(command)
-    def with_samples(*args, **kwargs):
-        asked = {kind: kwargs.pop(f"{kind}_samples") for kind in kinds}
-        return command(*args, samples={kind: n for kind, n in asked.items() if n > 0}, **kwargs)
 
-    for name in reversed(kinds):
-        kind = get_kind(name)
-        with_samples = click.option(f"--{name}-samples", default=kind.teacher_samples, show_default=True,
-                                    type=click.IntRange(min=0),
-                                    help=f"{kind.title} completions per question.")(with_samples)
-    return with_samples
+class SampledCommand(click.Command):
+    """A command with :func:`sample_options`, placed after the option named ``samples_after`` and read
+    from the prompt registry each time the command parses its options or shows its help (so a kind
+    registered after the command was imported has its option); its callback gets them as one
+    ``samples`` dict of the kinds asked (N > 0)."""
+
+    def __init__(self, *args, samples_after: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.samples_after = samples_after
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        at = next(i for i, param in enumerate(params) if param.name == self.samples_after) + 1
+        return [*params[:at], *sample_options().values(), *params[at:]]
+
+    def invoke(self, ctx: click.Context) -> object:
+        asked = {kind: ctx.params.pop(option.name) for kind, option in sample_options().items()}
+        ctx.params["samples"] = {kind: n for kind, n in asked.items() if n > 0}
+        return super().invoke(ctx)
