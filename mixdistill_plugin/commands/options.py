@@ -84,8 +84,8 @@ def server_options(command: Callable) -> Callable:
     return command
 
 
-class _RegistryHelp(click.Option):
-    """An option whose help is written from a registry when ``--help`` is shown, not at import."""
+class LazyHelp(click.Option):
+    """An option whose help is written by ``help_from`` (from a registry) when ``--help`` is shown, not at import."""
 
     def __init__(self, *args, help_from: Callable[[], str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -108,11 +108,21 @@ def vote_option(purpose: str) -> Callable:
     def methods() -> str:
         return f"{purpose}: " + "; ".join(f"{name} ({rule.about})" for name, rule in MIXED_RULES.items()) + "."
 
-    return click.option("--vote", cls=_RegistryHelp, help_from=methods, default=DEFAULT_VOTE, show_default=True,
+    return click.option("--vote", cls=LazyHelp, help_from=methods, default=DEFAULT_VOTE, show_default=True,
                         metavar="METHOD", callback=parse)
 
 
+def _students_help() -> str:
+    from mixdistill_plugin.students import backends_help
+
+    return backends_help()
+
+
 STUDENT_OPTIONS = (
+    click.option("--model", cls=LazyHelp, help_from=_students_help, default="hf", show_default=True),
+    click.option("--model_args", "--model-args", "model_args", required=True,
+                 help="openai: model=NAME,base_url=http://HOST:PORT/v1 (key: $OPENAI_API_KEY); lm-eval backends: as "
+                      "for lm_eval, e.g. pretrained=models/base,peft=runs/mixed/student."),
     click.option("--batch_size", "--batch-size", "batch_size", default=16, show_default=True,
                  type=click.IntRange(min=1), help="lm-eval backends: the batch size."),
     click.option("--device", help="lm-eval backends: cuda, cuda:0, cpu [default: cuda when available, else cpu]."),
@@ -122,12 +132,20 @@ STUDENT_OPTIONS = (
 )
 
 
-def student_options(command: Callable) -> Callable:
-    """``--batch_size``, ``--device``, ``--apply_chat_template``: a student behind lm-eval's model
-    backends, spelled as ``lm_eval`` spells them (``socratic``, ``solve``)."""
-    for option in reversed(STUDENT_OPTIONS):
-        command = option(command)
-    return command
+def student_options(max_gen_toks: int) -> Callable[[Callable], Callable]:
+    """``--model``, ``--model_args``, ``--max-gen-toks`` (``max_gen_toks`` by default), ``--batch_size``,
+    ``--device``, ``--apply_chat_template``: the student (:class:`~mixdistill_plugin.students.StudentSettings`),
+    spelled as ``lm_eval`` spells them (``socratic``, ``solve``)."""
+    tokens = click.option("--max-gen-toks", default=max_gen_toks, show_default=True, type=click.IntRange(min=1),
+                          help="Tokens the student writes per completion at most (solve: per path; socratic: per "
+                               "sub-question and per answer).")
+
+    def with_student(command: Callable) -> Callable:
+        for option in reversed((*STUDENT_OPTIONS[:2], tokens, *STUDENT_OPTIONS[2:])):
+            command = option(command)
+        return command
+
+    return with_student
 
 
 class _Registered(click.ParamType):
@@ -156,9 +174,9 @@ def _judges() -> Registry:
     return JUDGES
 
 
-teacher_option = click.option("--teacher", cls=_RegistryHelp, help_from=lambda: _teachers().help(),
+teacher_option = click.option("--teacher", cls=LazyHelp, help_from=lambda: _teachers().help(),
                               type=_Registered("teacher", _teachers), default="openai", show_default=True)
-judge_option = click.option("--judge", cls=_RegistryHelp, help_from=lambda: _judges().help(),
+judge_option = click.option("--judge", cls=LazyHelp, help_from=lambda: _judges().help(),
                             type=_Registered("judge", _judges), default="openai", show_default=True)
 
 
