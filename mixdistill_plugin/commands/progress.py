@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from mixdistill_plugin.ledger import Outcome
+if TYPE_CHECKING:
+    from mixdistill_plugin.ledger import Outcome
 
 
 class Bar:

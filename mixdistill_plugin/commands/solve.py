@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mixdistill_plugin.commands.options import LazyHelp, student_options, timeout_option, vote_option
-from mixdistill_plugin.solve import Asked
+
+if TYPE_CHECKING:
+    from mixdistill_plugin.solve import Asked
 
 
 def _seed_help() -> str:
@@ -70,6 +73,7 @@ def solve(questions: Path, question_field: str, as_json: bool, **options) -> Non
 def read_questions(path: Path, question_field: str = "question") -> list[Asked]:
     """Questions from a text file (one a line), a JSONL file, or stdin (either)."""
     from mixdistill_plugin.answers import parse_number
+    from mixdistill_plugin.solve import Asked
 
     if str(path) == "-":
         text, jsonl = sys.stdin.read(), None
