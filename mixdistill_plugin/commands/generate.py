@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.commands.options import (SampledCommand, data_dir_option, field_options, server_options,
-                                                 teacher_option, timeout_option, tolerance_option)
+from mixdistill_plugin.commands.options import (LazyHelp, SampledCommand, data_dir_option, dataset_names, field_options,
+                                                 server_options, teacher_option, timeout_option, tolerance_option)
 from mixdistill_plugin.commands.progress import Bar, end
 
 
@@ -21,6 +21,13 @@ def _price(ctx: click.Context, param: click.Parameter, value: str | None):
         raise click.BadParameter(str(exc)) from None
 
 
+def _model_help() -> str:
+    from mixdistill_plugin.teachers.backends import TEACHERS
+
+    needing = [name for name in TEACHERS.names() if TEACHERS.get(name).needs_model]
+    return f"The teacher's model ({', '.join(needing)}): a served model's name, or a local model's path."
+
+
 def _filter_options(f):
     f = click.option("--max-per-question", type=click.IntRange(min=1),
                      help="Keep at most K distinct correct rationales per question and kind.")(f)
@@ -28,9 +35,9 @@ def _filter_options(f):
 
 
 @click.command(cls=SampledCommand, samples_after="batch_size")
-@click.option("--dataset", default="svamp", show_default=True,
-              help="A dataset of `mixdistill tasks` (svamp, gsm8k, cqa, esnli, anli, strategyqa), or a "
-                   ".jsonl/.json/.csv/.parquet file of your own questions.")
+@click.option("--dataset", default="svamp", show_default=True, cls=LazyHelp,
+              help_from=lambda: f"A dataset of `mixdistill tasks` ({dataset_names()}), or a .jsonl/.json/.csv/.parquet "
+                                "file of your own questions.")
 @click.option("--split", default="train", show_default=True,
               help="A split of the dataset (`mixdistill tasks` lists them; e-SNLI ships validation and test).")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N questions.")
@@ -49,7 +56,7 @@ def _filter_options(f):
               help="--no-gold: the share of a question's completions that must give the vote's answer "
                    "[default: 0.75; on two paths: both agree; measured in docs/teacher-data.md].")
 @teacher_option
-@click.option("--model", help="Model name (openai) or path (hf, vllm).")
+@click.option("--model", cls=LazyHelp, help_from=_model_help)
 @click.option("--recording", "recordings", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="recorded: a JSON Lines file of {\"id\", \"kind\", \"text\"} completions to replay (repeatable) "
                    "[default: the recordings shipped for --dataset].")

@@ -96,6 +96,13 @@ class LazyHelp(click.Option):
         return super().get_help_record(ctx)
 
 
+def dataset_names(kind: str | None = None) -> str:
+    """The datasets of the task registry (those whose questions ``kind`` applies to), for a help text."""
+    from mixdistill_plugin.tasks import get_task, task_names
+
+    return ", ".join(name for name in task_names() if kind is None or kind in get_task(name).kinds)
+
+
 def vote_option(purpose: str) -> Callable:
     """``--vote METHOD``: the mixed vote (:mod:`mixdistill_plugin.voting`), parsed into a
     :class:`~mixdistill_plugin.voting.VoteMethod`; ``purpose`` starts its help."""

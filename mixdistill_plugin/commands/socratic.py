@@ -6,16 +6,16 @@ from pathlib import Path
 
 import click
 
-from mixdistill_plugin.commands.options import data_dir_option, student_options
+from mixdistill_plugin.commands.options import LazyHelp, data_dir_option, dataset_names, student_options
 
 
 @click.command()
 @student_options(max_gen_toks=64)
 @click.option("--solver_model_args", "--solver-model-args", "solver_model_args",
               help="A second student for the solver role (two-student Socratic CoT) [default: the same model].")
-@click.option("--dataset", default="svamp", show_default=True,
-              help="A dataset of `mixdistill tasks` whose questions take Socratic decompositions (svamp, gsm8k, "
-                   "strategyqa), or a file (as for generate).")
+@click.option("--dataset", default="svamp", show_default=True, cls=LazyHelp,
+              help_from=lambda: f"A dataset of `mixdistill tasks` whose questions take Socratic decompositions "
+                                f"({dataset_names('decompose')}), or a file (as for generate).")
 @click.option("--split", help="A split of the dataset [default: its test split].")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions.")
 @data_dir_option
