@@ -78,7 +78,7 @@ def main(allow_weak_sandbox: bool) -> None:
       mixdistill socratic ...      run and score a Socratic CoT student (decomposer + solver)
       mixdistill solve FILE ...    answer new questions: CoT and PoT in rounds until they agree
       mixdistill doctor            the program sandbox's layers on this machine
-      mixdistill tasks             the datasets (SVAMP, GSM8K, CommonsenseQA, e-SNLI, ANLI, StrategyQA)
+      mixdistill tasks             the datasets: answers, splits, kinds, lm-eval tasks
 
     `make distill` runs the whole method end to end; RECIPE=cot|pot|direct|step_by_step|socratic the
     others, DATASET=cqa|esnli|strategyqa|gsm8k other datasets.

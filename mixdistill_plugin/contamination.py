@@ -21,8 +21,10 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Sequence
 
+from mixdistill_plugin.data import FileFields
 from mixdistill_plugin.records import Question
 
 NGRAM = 8
@@ -108,3 +110,32 @@ class HeldOut:
 def flags(questions: Sequence[Question], tests: HeldOut) -> list[Flag]:
     """The flags of ``questions``, in their order."""
     return [flag for flag in map(tests.flag, questions) if flag is not None]
+
+
+def test_sets(specs: Sequence[str], data_dir: Path | None, fields: FileFields) -> dict[str, list[Question]]:
+    """The test sets ``specs`` name (``DATASET:SPLIT`` of the task registry, or a file read with ``fields``),
+    by spec."""
+    from mixdistill_plugin.tasks import is_task, load_questions
+
+    sets = {}
+    for spec in specs:
+        name, _, split = spec.partition(":")
+        if is_task(name):
+            sets[spec] = load_questions(name, split or None, data_dir=data_dir)[0]
+        else:
+            sets[spec] = load_questions(spec, fields=fields)[0]
+    return sets
+
+
+def write_flags(path: Path, found: Sequence[Flag]) -> None:
+    """``found`` as JSON Lines, one flag a line (written atomically)."""
+    from mixdistill_plugin.jsonl import write_jsonl_atomic
+
+    write_jsonl_atomic(path, (f.as_row() for f in found))
+
+
+def describe(found: Sequence[Flag], total: int) -> str:
+    """``N of M questions flagged`` and the counts per test set and tier."""
+    counts = Counter((f.against, f.tier) for f in found)
+    parts = ", ".join(f"{against} {tier} {n}" for (against, tier), n in sorted(counts.items()))
+    return f"{len(found)} of {total} questions flagged" + (f" ({parts})" if parts else "")

@@ -83,6 +83,19 @@ def _logged(path: Path, number: int, row: object) -> Logged:
     return Logged(doc, gold if isinstance(gold, str) else float(gold), resps[0], answers)
 
 
+def sample_line(doc_id: int, doc: dict, texts: list[str], answers: list[dict], **extra: object) -> dict:
+    """One document's line of a samples file: its ``doc`` (``id``, ``question``, ``answer``, ``kind``),
+    its paths' ``texts`` (``resps[0]``), the answers read from them (``filtered_resps[0]``: each
+    ``{"answer", "outcome", "detail"}``), then the ``extra`` fields."""
+    return {"doc_id": doc_id, "doc": doc, "resps": [texts], "filtered_resps": [answers], **extra}
+
+
+def results_of(task: str, metrics: dict[str, float], config: dict) -> dict:
+    """A results file's content: ``task``'s ``metrics`` (keyed ``name,filter`` as lm-eval keys them) and the
+    run's ``config``."""
+    return {"results": {task: {"alias": task, **metrics}}, "config": config}
+
+
 def write_run(output_path: Path, task: str, samples: Iterable[dict], results: dict) -> Path:
     """A run's ``samples_<task>_<stamp>.jsonl`` and ``results_<stamp>.json`` under ``output_path``
     (each written atomically); the samples file."""

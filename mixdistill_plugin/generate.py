@@ -22,14 +22,16 @@ import hashlib
 import json
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass, fields as dataclass_fields, replace
 from pathlib import Path
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from pydantic import BaseModel
 
 from mixdistill_plugin.answers import answers_equal, cut_run_on
+from mixdistill_plugin.contamination import Flag, HeldOut, describe, flags, test_sets, write_flags
 from mixdistill_plugin.cost import Price
+from mixdistill_plugin.data import FileFields
 from mixdistill_plugin.errors import UserError
 from mixdistill_plugin.executor import Executor
 from mixdistill_plugin.jsonl import InputError, read_json, write_atomic, write_jsonl_atomic
@@ -37,8 +39,12 @@ from mixdistill_plugin.labels import DEFAULT_MIN_AGREEMENT, Labelling, TeacherLa
 from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome, request_failed
 from mixdistill_plugin.records import Completion, Question, TrainRecord, load_records, validate_row
 from mixdistill_plugin.scoring import read_answers
-from mixdistill_plugin.prompts import DEFAULT_STYLE, get_kind, get_style, style_kinds, wording
-from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher, TeacherUnavailable
+from mixdistill_plugin.prompts import (DEFAULT_STYLE, chat_messages, get_kind, get_style, prompt_text, style_kinds,
+                                       wording)
+from mixdistill_plugin.shards import in_shard
+from mixdistill_plugin.tasks import load_questions
+from mixdistill_plugin.teachers import Reply, Request, Sampling, Teacher, ask_to_the_end
+from mixdistill_plugin.teachers.backends import TEACHERS, TeacherOptions, make_teacher
 
 RAW = Ledger(Completion, key=lambda c: (c.id, c.kind, c.sample), failed=lambda c: request_failed(c.outcome),
              hint="The file is damaged at this line: remove the line and run again (that sample will be asked again)")
@@ -378,54 +384,210 @@ class Progress:
 
 @dataclass
 class Hooks:
-    """What a run tells its caller: ``start(samples to ask, whether a torn line was dropped)``, then
+    """What a run tells its caller: ``notice(message)`` of what it leaves out or changes;
+    ``start(teacher's name, samples to ask, whether a torn line was dropped)``, then
     ``reply(progress, lines)`` after each reply is recorded."""
 
-    start: Callable[[int, bool], None] = lambda total, torn: None
+    start: Callable[[str, int, bool], None] = lambda teacher, total, torn: None
     reply: Callable[[Progress, int], None] = lambda progress, lines: None
+    notice: Callable[[str], None] = lambda message: None
 
 
-def run(config: RunConfig, questions: Sequence[Question], teacher: Teacher, files: RunFiles, *, tolerance: float,
-        timeout: float, max_per_question: int | None, started: float, hooks: Hooks = Hooks(),
-        min_agreement: float = DEFAULT_MIN_AGREEMENT, price: Price | None = None) -> Outcome:
-    """The teacher stage: record ``config`` and the questions in the folder (refusing other settings),
-    ask for every sample still missing, verify and append each reply, rebuild ``train.jsonl`` and
-    ``stats.json``. ``started``: when the command started (for the run's timings); ``min_agreement``:
-    with ``config.no_gold``, the agreement a teacher label needs (:mod:`mixdistill_plugin.labels`);
-    ``price``: what a million tokens cost (:mod:`mixdistill_plugin.cost`)."""
+@dataclass(frozen=True)
+class GenerateSettings:
+    """What ``mixdistill generate`` is told, each field named as its option: the questions
+    (``dataset`` ... ``min_agreement``), the teacher (``teacher`` ... ``batch_size``, the fields of
+    :class:`TeacherOptions`), the sampling, the filter (``max_per_question``, ``tolerance``,
+    ``timeout``) and the folder."""
+
+    dataset: str
+    split: str | None
+    limit: int | None
+    decontaminate: tuple[str, ...]
+    shard: str | None
+    data_dir: Path | None
+    fields: FileFields
+    no_gold: bool
+    min_agreement: float | None  # None: DEFAULT_MIN_AGREEMENT
+    teacher: str
+    model: str | None
+    recordings: tuple[Path, ...]
+    base_url: tuple[str, ...]
+    concurrency: int
+    retries: int
+    request_timeout: float
+    give_up_after: float
+    tokenizer: str | None
+    price: Price | None
+    batch_size: int
+    samples: dict[str, int]
+    temperature: float
+    max_tokens: int
+    seed: int | None
+    shots: int
+    max_per_question: int | None
+    tolerance: float
+    timeout: float
+    out: Path
+
+    def teacher_options(self) -> TeacherOptions:
+        return TeacherOptions(**{f.name: getattr(self, f.name) for f in dataclass_fields(TeacherOptions)})
+
+
+@dataclass
+class Stage:
+    """A run made ready from its settings: the questions to ask, the teacher, the samples asked of
+    each kind, the run's config and folder, and the questions flagged by ``--decontaminate``."""
+
+    questions: list[Question]
+    teacher: Teacher
+    samples: dict[str, int]
+    config: RunConfig
+    files: RunFiles
+    flagged: list[Flag] | None
+
+
+def prepare(settings: GenerateSettings, notice: Callable[[str], None]) -> Stage:
+    """Load the questions (their shard, without the contaminated ones), make the teacher, and settle
+    the samples to ask for (the kinds that apply, within what the teacher has)."""
+    asked_fields = settings.fields  # --decontaminate's test sets are read as files with answers, whatever --no-gold says
+    if settings.no_gold:
+        asked_fields = replace(settings.fields, no_gold=True)
+        if sum(settings.samples.values()) < 2:
+            notice("--no-gold: one sample per question always agrees with itself; ask for more to filter by agreement")
+    questions, skipped = load_questions(settings.dataset, settings.split, data_dir=settings.data_dir,
+                                        limit=settings.limit, fields=asked_fields)
+    if settings.shard:
+        questions = in_shard(questions, settings.shard)
+    flagged = None
+    if settings.decontaminate:
+        flagged = flags(questions, HeldOut(test_sets(settings.decontaminate, settings.data_dir, settings.fields)))
+        notice(f"decontaminated: {describe(flagged, len(questions))}, not asked")
+        dropped = {f.id for f in flagged}
+        questions = [q for q in questions if q.id not in dropped]
+    teacher = make_teacher(settings.teacher, settings.teacher_options())
+    for error in skipped:
+        notice(f"skipped {error}")
+    samples, left_out = applicable(settings.samples, questions)
+    for kind, problems in left_out.items():
+        notice(f"{kind}: does not apply to {problems}; not asked")
+    if not samples:
+        raise UserError(f"nothing to ask: none of {', '.join(left_out)} applies to these questions")
+    samples = capped(samples, settings.teacher, teacher, notice)
+    styles = sorted({q.style for q in questions})
+    config = RunConfig(dataset=settings.dataset, split=settings.split, teacher=teacher.name, samples=samples,
+                       temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed,
+                       shots=settings.shots, prompts=prompts_fingerprint(list(samples), settings.shots, styles),
+                       shard=settings.shard, no_gold=settings.no_gold)
+    return Stage(questions, teacher, samples, config, RunFiles(settings.out), flagged)
+
+
+def capped(samples: dict[str, int], name: str, teacher: Teacher, notice: Callable[[str], None]) -> dict[str, int]:
+    """``samples`` within what a teacher with a limited number of completions has (said by ``notice``);
+    a kind it has none of is refused by name."""
+    most = getattr(teacher, "most_samples", None)
+    if most is None:
+        return samples
+    missing = [kind for kind in samples if most(kind) == 0]
+    if missing:
+        raise UserError(f"--teacher {name} has no {' or '.join(missing)} completions for these questions; "
+                        + " ".join(f"pass --{kind}-samples 0" for kind in missing))
+    for kind, n in samples.items():
+        if n > most(kind):
+            notice(f"{name} teacher: at most {most(kind)} {kind} completion(s) per question; asking for "
+                   f"{most(kind)}, not {n}")
+    return {kind: min(n, most(kind)) for kind, n in samples.items()}
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a run would send: the first prompt of each kind (kind, question id, the prompt: chat
+    messages, or text where ``chat`` is false), the requests and completions, the questions, and the
+    completions already in the folder's ``raw``."""
+
+    prompts: list[tuple[str, str, list[dict[str, str]] | str]]
+    chat: bool
+    requests: int
+    completions: int
+    questions: int
+    done: int
+    raw: Path
+
+
+def dry_run(settings: GenerateSettings, notice: Callable[[str], None] = lambda message: None) -> DryRun:
+    """What :func:`run` would ask for with ``settings``, sending nothing and writing nothing."""
+    stage = prepare(settings, notice)
+    done = read_raw(stage.files.raw)[0] if stage.files.raw.exists() else []
+    requests = plan(stage.questions, stage.samples, done)
+    chat = TEACHERS.get(settings.teacher).chat
+    prompts = []
+    for kind in stage.samples:
+        first = next((r for r in requests if r.kind == kind), None)
+        if first is not None:
+            question, style = first.question.question, first.question.style
+            prompts.append((kind, first.question.id, chat_messages(kind, question, style=style, shots=settings.shots)
+                            if chat else prompt_text(kind, question, style=style, shots=settings.shots)))
+    return DryRun(prompts, chat, len(requests), sum(len(r.samples) for r in requests), len(stage.questions),
+                  len(done), stage.files.raw)
+
+
+@dataclass
+class Generated:
+    """How a run ended (:class:`Outcome`: its summary is the folder's stats), its folder, and the grade
+    filter its ``train.jsonl`` was built with before (now rebuilt from correctness alone)."""
+
+    outcome: Outcome
+    files: RunFiles
+    grade_filter: dict | None = None
+
+
+def run(settings: GenerateSettings, hooks: Hooks = Hooks()) -> Generated:
+    """The teacher stage: :func:`prepare` the run, write the flags of ``--decontaminate`` to the folder,
+    record the config and the questions in the folder (refusing other settings), ask for every sample
+    still missing, verify and append each reply, rebuild ``train.jsonl`` and ``stats.json``."""
+    started = time.monotonic()
+    stage = prepare(settings, hooks.notice)
+    files = stage.files
+    if stage.flagged is not None:
+        files.out.mkdir(parents=True, exist_ok=True)
+        write_flags(files.out / "contamination.jsonl", stage.flagged)
+    if hasattr(stage.teacher, "notice"):
+        stage.teacher.notice = hooks.notice
+    graded = grade_filter(files)
     # The executor's processes get ready in the background while the teacher connects.
-    executor = Executor(timeout=timeout)
-    if any(get_kind(kind).reader == "execute" for kind in config.samples):
+    executor = Executor(timeout=settings.timeout)
+    if any(get_kind(kind).reader == "execute" for kind in stage.samples):
         executor.start()
     with executor:
-        held = open_run(files, config, questions)
-        done, torn = read_raw(files.raw)
-        requests = plan(questions, config.samples, done)
-        hooks.start(sum(len(r.samples) for r in requests), torn)
-        sampling = Sampling(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed,
-                            shots=config.shots)
-        progress = Progress({k: [0, 0] for k in config.samples})
-        recorded = list(done)
+        return Generated(ask_teacher(stage, settings, executor, started, hooks), files, graded)
 
-        def on_reply(reply: Reply, lines: list[Completion]) -> None:
-            recorded.extend(lines)
-            progress.add(lines)
-            hooks.reply(progress, len(lines))
 
-        outcome = Outcome({})
-        progress.asking = time.monotonic()
-        try:
-            asyncio.run(ask(teacher, requests, sampling, files, executor, tolerance, on_reply))
-        except TeacherUnavailable as exc:
-            outcome.failure = str(exc)
-        except KeyboardInterrupt as exc:
-            outcome.interrupted = exc
-        finally:
-            outcome.summary = finish(files, config.samples, max_per_question, recorded,
-                                     run=run_stats(teacher, progress, started), questions=held,
-                                     labelling=Labelling(min_agreement, tolerance) if config.no_gold else None,
-                                     price=price)
-    return outcome
+def ask_teacher(stage: Stage, settings: GenerateSettings, executor: Executor, started: float, hooks: Hooks) -> Outcome:
+    """Ask ``stage``'s teacher for what its folder lacks, recording each reply; rebuild the outputs
+    however the asking ends. ``started``: when the run started (for its timings)."""
+    config, files, teacher = stage.config, stage.files, stage.teacher
+    held = open_run(files, config, stage.questions)
+    done, torn = read_raw(files.raw)
+    requests = plan(stage.questions, config.samples, done)
+    hooks.start(teacher.name, sum(len(r.samples) for r in requests), torn)
+    sampling = Sampling(temperature=config.temperature, max_tokens=config.max_tokens, seed=config.seed,
+                        shots=config.shots)
+    progress = Progress({k: [0, 0] for k in config.samples})
+    recorded = list(done)
+
+    def on_reply(reply: Reply, lines: list[Completion]) -> None:
+        recorded.extend(lines)
+        progress.add(lines)
+        hooks.reply(progress, len(lines))
+
+    min_agreement = DEFAULT_MIN_AGREEMENT if settings.min_agreement is None else settings.min_agreement
+    labelling = Labelling(min_agreement, settings.tolerance) if config.no_gold else None
+    progress.asking = time.monotonic()
+    return ask_to_the_end(
+        ask(teacher, requests, sampling, files, executor, settings.tolerance, on_reply),
+        lambda: finish(files, config.samples, settings.max_per_question, recorded,
+                       run=run_stats(teacher, progress, started), questions=held, labelling=labelling,
+                       price=settings.price))
 
 
 def run_stats(teacher: Teacher, progress: Progress, started: float) -> dict:

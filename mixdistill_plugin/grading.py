@@ -17,7 +17,6 @@ the whole stage; ``mixdistill grade`` parses options and prints.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from mixdistill_plugin.jsonl import write_atomic
 from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, Outcome, request_failed
 from mixdistill_plugin.prompts import DEFAULT_STYLE
 from mixdistill_plugin.rubric import HIGH, KINDS, LOW, RUBRIC_ID, read_grade
-from mixdistill_plugin.teachers import Reply, Sampling, TeacherUnavailable
+from mixdistill_plugin.teachers import Reply, Sampling, ask_to_the_end
 
 GRADED = "graded"
 UNREADABLE = "unreadable"
@@ -208,27 +207,24 @@ async def ask(judge, rationales: Sequence[Rationale], sampling: Sampling, out: P
 
 
 def run(judge, rationales: Sequence[Rationale], sampling: Sampling, out: Path, *,
-        start: Callable[[int, bool], None] = lambda total, torn: None,
+        start: Callable[[str, int, bool], None] = lambda judge, total, torn: None,
         on_grade: Callable[[Grade], None] = lambda grade: None) -> Outcome:
     """The grading stage: grade the ``rationales`` that ``out`` has no grade for yet (a file of
     another judge or rubric is refused), appending each grade as it arrives; write the summary
-    beside ``out``. ``start(rationales to grade, whether a torn line was dropped)`` is called first."""
+    beside ``out``. ``start(the judge's name, rationales to grade, whether a torn line was dropped)``
+    is called first."""
     grades, torn = read_grades(out)
     check_judge(out, grades, judge.name)
     wanted = todo(rationales, grades)
-    start(len(wanted), torn)
-    outcome = Outcome({})
-    try:
-        asyncio.run(ask(judge, wanted, sampling, out, on_grade))
-    except TeacherUnavailable as exc:
-        outcome.failure = str(exc)
-    except KeyboardInterrupt as exc:
-        outcome.interrupted = exc
-    finally:
-        keys = {r.key for r in rationales}
-        outcome.summary = summarize([g for g in read_grades(out)[0] if g.key in keys], len(rationales))
-        write_atomic(stats_path(out), json.dumps(outcome.summary, indent=2) + "\n")
-    return outcome
+    start(judge.name, len(wanted), torn)
+    keys = {r.key for r in rationales}
+
+    def summary() -> dict:
+        found = summarize([g for g in read_grades(out)[0] if g.key in keys], len(rationales))
+        write_atomic(stats_path(out), json.dumps(found, indent=2) + "\n")
+        return found
+
+    return ask_to_the_end(ask(judge, wanted, sampling, out, on_grade), summary)
 
 
 # --- summaries ------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ rounds are :func:`~mixdistill_plugin.voting.adaptive_vote` of the paths sampled,
 
 The student and the reader are functions, so any backend (lm-eval's model classes, an
 OpenAI-compatible server, a scripted student in the tests) plugs in. This module imports neither
-lm-eval nor Axolotl.
+lm-eval nor Axolotl: :func:`run`, the whole of ``mixdistill solve``, is given the loader of
+lm-eval's students (:func:`mixdistill_plugin.harness.models.lm_eval_student`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from mixdistill_plugin.answers import DEFAULT_TOLERANCE
+from mixdistill_plugin.students import StudentSettings, student_backend
 from mixdistill_plugin.voting import VoteMethod, adaptive_vote, settled
 
 KINDS = ("cot", "pot")
@@ -87,3 +89,82 @@ def solve_in_rounds(count: int, sample: Sample, read: Read, max_rounds: int = 4,
         result = adaptive_vote(solution.answers("cot"), solution.answers("pot"), solution.rounds, vote, tolerance)
         solution.answer, solution.rounds, solution.agreed = result.answer, result.rounds, result.agreed
     return solutions
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question to solve: its id, its text, and its gold answer when the input gives one."""
+
+    id: str
+    question: str
+    gold: float | None = None
+
+
+@dataclass(frozen=True)
+class SolveSettings(StudentSettings):
+    """What ``mixdistill solve`` is told of the student and the rounds, each field named as its option;
+    ``concurrency``: requests in flight to a served student."""
+
+    temperature: float
+    seed: int
+    concurrency: int
+    max_rounds: int
+    vote: VoteMethod
+    timeout: float
+
+
+# lm-eval's students (mixdistill_plugin.harness.models.lm_eval_student): the questions, the settings -> a Sample
+LoadSample = Callable[[Sequence[Asked], SolveSettings], Sample]
+
+
+def run(settings: SolveSettings, asked: Sequence[Asked], lm_eval: LoadSample,
+        on_round: Callable[[int, list[int]], None] | None = None,
+        notice: Callable[[str], None] = lambda message: None) -> list[Solution]:
+    """Solve ``asked`` with the student of ``settings`` (a served one, else made by ``lm_eval``), its
+    programs run in the sandboxed executor. ``notice``: what a served student's failed requests say."""
+    from mixdistill_plugin.executor import Executor
+    from mixdistill_plugin.scoring import read_answers
+
+    if student_backend(settings.model).served:
+        sample = served_student(asked, settings, notice)
+    else:
+        sample = lm_eval(asked, settings)
+    with Executor(timeout=settings.timeout).start() as executor:
+        return solve_in_rounds(len(asked), sample, lambda kind, texts: read_answers(kind, list(texts), executor),
+                               settings.max_rounds, settings.vote, on_round=on_round)
+
+
+def served_student(asked: Sequence[Asked], settings: SolveSettings, notice: Callable[[str], None]) -> Sample:
+    """A student behind an OpenAI-compatible chat server, through the teacher's client (retries, faults)."""
+    import asyncio
+
+    from mixdistill_plugin.errors import UserError
+    from mixdistill_plugin.records import Question
+    from mixdistill_plugin.teachers import Request, Sampling
+    from mixdistill_plugin.teachers.openai_chat import OpenAITeacher
+
+    args = dict(part.split("=", 1) for part in settings.model_args.split(",") if "=" in part)
+    if not args.get("model"):
+        raise UserError(f"--model {settings.model} needs --model_args model=NAME[,base_url=http://HOST:PORT/v1]")
+    client = OpenAITeacher(args["model"], args.get("base_url"), concurrency=settings.concurrency, notice=notice)
+    client.role = "student"  # its messages (a server that is down, a refused key) name the student's server
+    # shots=0: the student's own zero-shot prompt as the user turn, the form it was trained on
+    sampling = Sampling(temperature=settings.temperature, max_tokens=settings.max_gen_toks, seed=settings.seed, shots=0)
+    # the client sends questions as records; the gold answer is never sent
+    records = [Question(id=a.id, question=a.question, answer=0.0, source="solve") for a in asked]
+
+    def sample(requests: Sequence[tuple[int, str]], number: int) -> list[str]:
+        wanted = [Request(records[i], kind, (number - 1,)) for i, kind in requests]  # seed + round - 1
+
+        async def collect() -> dict:
+            got = {}
+            async for reply in client.replies(wanted, sampling):
+                if reply.error:
+                    notice(f"{reply.request.question.id} {reply.request.kind} round {number}: {reply.error}")
+                got[(reply.request.question.id, reply.request.kind)] = reply.texts[0] if reply.texts else ""
+            return got
+
+        got = asyncio.run(collect())
+        return [got.get((records[i].id, kind), "") for i, kind in requests]
+
+    return sample

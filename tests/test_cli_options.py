@@ -15,7 +15,7 @@ def _options(command) -> dict[str, tuple]:
 
 def test_shared_options_have_one_declaration():
     commands = {name: _options(main.get_command(None, name)) for name in main.list_commands(None)}
-    for option in ("--timeout", "--tolerance", "--data-dir"):
+    for option in ("--timeout", "--tolerance", "--data-dir", "--model_args", "--apply_chat_template"):
         declared = {name: spec[option] for name, spec in commands.items() if option in spec}
         assert len(declared) >= 2 and len(set(declared.values())) == 1, (option, declared)
 

@@ -113,6 +113,53 @@ def test_gold_socratic_decompositions(data, tmp_path):
     assert json.loads((out / "stats.json").read_text())["kinds"]["socratic"]["yield"] == 1.0
 
 
+def test_socratic_run_gives_each_student_its_role_and_writes_lm_evals_layout(tmp_path):
+    from mixdistill_plugin.evallog import read_samples
+    from mixdistill_plugin.report import load_evaluations
+    from mixdistill_plugin.socratic_eval import SocraticSettings, run
+
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(json.dumps({"id": "a", "question": QUESTION, "answer": 17}) + "\n"
+                         + json.dumps({"id": "b", "question": "Tom has 2 cats. How many cats?", "answer": 3}) + "\n")
+    loaded, asked = [], []
+
+    def load(settings, model_args: str, style: str):
+        loaded.append((model_args, style))
+
+        def student(kind: str, texts: list[str]) -> list[str]:
+            asked.append((model_args, kind))
+            if kind == "decompose":
+                return ["How many pens?" if "Answer:" not in text else DONE for text in texts]
+            return ["He has 2 cats." if "cats" in text else "She has 17 pens." for text in texts]
+
+        return student
+
+    out = tmp_path / "run" / "eval" / "socratic"
+    settings = SocraticSettings(model="hf", model_args="pretrained=d", max_gen_toks=8, batch_size=1, device="cpu",
+                                chat=False, solver_model_args="pretrained=s", dataset=str(questions), split=None,
+                                limit=None, data_dir=None, max_steps=3, output_path=out)
+    steps = []
+    evaluated = run(settings, load, lambda question, trace: steps.append((question.id, len(trace.steps))))
+    assert loaded == [("pretrained=d", "math"), ("pretrained=s", "math")]
+    assert {kind for model_args, kind in asked if model_args == "pretrained=d"} == {"decompose"}
+    assert {kind for model_args, kind in asked if model_args == "pretrained=s"} == {"solve"}
+    assert steps == [("a", 1), ("b", 1)] and evaluated.result.accuracy == 50.0 and evaluated.task == "q_socratic"
+    logged = read_samples(evaluated.samples)
+    assert [(s.doc["id"], s.gold, s.answers) for s in logged] == [("a", 17.0, [17.0]), ("b", 3.0, [2.0])]
+    assert logged[0].texts == ["How many pens? ** She has 17 pens."]
+    (results,) = out.glob("results_*.json")
+    assert json.loads(results.read_text())["results"]["q_socratic"]["socratic_acc,paths"] == 0.5
+    (evaluation,) = load_evaluations(tmp_path / "run")
+    assert evaluation.accuracy("socratic_acc") == 50.0
+
+
+def test_socratic_refuses_a_served_student(tmp_path):
+    result = CliRunner().invoke(main, ["socratic", "--model", "openai", "--model_args", "model=m",
+                                       "--output-path", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--model openai: socratic runs an lm-eval model backend" in result.output
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.slow
 def test_socratic_command_on_the_real_model(smollm2, data, tmp_path):
     """Two SVAMP questions through `mixdistill socratic` on SmolLM2: it ends, logs every step, and

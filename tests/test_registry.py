@@ -67,6 +67,30 @@ def test_a_new_kind_is_a_column_and_a_line_of_the_report(hint, tmp_path):
     assert "hint_maj" in plotted()
 
 
+def test_a_kind_registered_after_generate_is_imported_gets_its_samples_option(tmp_path, monkeypatch):
+    import click
+
+    from mixdistill_plugin import generate
+
+    command = main.get_command(None, "generate")  # made before the kind is registered
+    told = []
+    monkeypatch.setattr(generate, "dry_run", lambda settings, notice: told.append(settings)
+                        or generate.DryRun([], False, 0, 0, 0, 0, tmp_path / "raw.jsonl"))
+    register(PromptKind("hint", 90, "Give a hint, then the answer.", "Hint:", " ", "extract", (), title="Hint"))
+    try:
+        assert "--hint-samples" in [opt for param in command.get_params(click.Context(command)) for opt in param.opts]
+        assert "--hint-samples INTEGER RANGE" in CliRunner().invoke(main, ["generate", "--help"]).output
+        for asked, samples in ((["--hint-samples", "2"], {"cot": 4, "pot": 4, "hint": 2}),
+                               (["--cot-samples", "0", "--pot-samples", "0", "--hint-samples", "3"], {"hint": 3})):
+            result = CliRunner().invoke(main, ["generate", "--dry-run", "--out", str(tmp_path), *asked])
+            assert result.exit_code == 0 and "would send 0 requests" in result.output, result.output
+            assert told.pop().samples == samples
+    finally:
+        unregister("hint")
+    assert "--hint-samples" not in CliRunner().invoke(main, ["generate", "--help"]).output
+    assert CliRunner().invoke(main, ["generate", "--dry-run", "--out", str(tmp_path), "--hint-samples", "2"]).exit_code == 2
+
+
 def test_a_kind_with_one_path_has_no_majority_column(tmp_path):
     samples = tmp_path / "run" / "eval" / "distilled" / "m" / "samples_svamp_socratic_2026-01-01T00-00-00.000000.jsonl"
     samples.parent.mkdir(parents=True)

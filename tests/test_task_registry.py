@@ -55,6 +55,8 @@ def test_a_registered_dataset_reaches_every_stage(toyqa, tmp_path):
     assert {"toyqa_cot.yaml", "toyqa_direct.yaml", "_toyqa_group.yaml"} <= set(files)
     assert "toyqa_mixed.yaml" not in files and "dataset: toyqa" in files["toyqa_cot.yaml"]
     assert RECIPES["cot"].task_name(toyqa) == "toyqa_cot"
+    for command in ("generate", "socratic"):  # the --dataset help lists it (socratic: yes/no questions decompose)
+        assert "strategyqa, toyqa), or a" in " ".join(runner.invoke(main, [command, "--help"]).output.split())
 
     out = tmp_path / "teacher"
     result = runner.invoke(main, ["generate", "--dataset", toyqa, "--teacher", "gold", "--out", str(out),

@@ -30,7 +30,7 @@ class Echo:
 
 
 def register_teachers(register):
-    register(Backend("echo", lambda options: Echo(), "writes the gold answer", needs_model=False))
+    register(Backend("echo", lambda options: Echo(), "writes the gold answer", needs_model=False, uses_gold=True))
 
 
 class FairJudge:
@@ -76,6 +76,13 @@ def test_a_packages_teacher_runs_through_generate(echo_installed, tmp_path):
     assert json.loads((out / "config.json").read_text())["teacher"] == "echo"
     stats = json.loads((out / "stats.json").read_text())
     assert stats["kinds"]["cot"]["correct"] == 6 and stats["kinds"]["pot"]["correct"] == 3 and stats["complete"]
+
+
+def test_a_teacher_that_writes_from_the_gold_answers_cannot_label_questions_without_them(echo_installed, tmp_path):
+    result = CliRunner().invoke(main, ["generate", "--teacher", "echo", "--no-gold", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "--no-gold: the echo teacher writes from the gold answers" in result.output
+    shown = " ".join(CliRunner().invoke(main, ["generate", "--help"]).output.split())
+    assert "The teacher's model (openai, hf, vllm):" in shown
 
 
 def test_an_unknown_teacher_is_refused_with_the_registered_names(echo_installed, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import click
@@ -14,33 +13,6 @@ def against_option(command):
     return click.option("--against", "against", multiple=True, metavar="DATASET:SPLIT|FILE",
                         help="A test set to check against (repeatable): a dataset of `mixdistill tasks` and its "
                              "split (svamp:test), or a file read with the same field options.")(command)
-
-
-def test_sets(specs, data_dir, fields):
-    """The test sets ``--against`` names, indexed for :mod:`mixdistill_plugin.contamination`."""
-    from mixdistill_plugin.tasks import is_task, load_questions
-
-    sets = {}
-    for spec in specs:
-        name, _, split = spec.partition(":")
-        if is_task(name):
-            sets[spec] = load_questions(name, split or None, data_dir=data_dir)[0]
-        else:
-            sets[spec] = load_questions(spec, fields=fields)[0]
-    return sets
-
-
-def write_flags(path: Path, flags) -> None:
-    from mixdistill_plugin.jsonl import write_jsonl_atomic
-
-    write_jsonl_atomic(path, (f.as_row() for f in flags))
-
-
-def describe(flags, total: int) -> str:
-    """``N of M questions flagged`` and the counts per test set and tier."""
-    counts = Counter((f.against, f.tier) for f in flags)
-    parts = ", ".join(f"{against} {tier} {n}" for (against, tier), n in sorted(counts.items()))
-    return f"{len(flags)} of {total} questions flagged" + (f" ({parts})" if parts else "")
 
 
 @click.command()
@@ -70,7 +42,7 @@ def contamination(questions: str, against: tuple[str, ...], out: Path, ngram: in
     mixdistill contamination runs/405b --against gsm8k:test --against mine_test.jsonl --out flags.jsonl
     mixdistill contamination svamp:train --against svamp:test --judge-model M --base-url URL --out flags.jsonl
     """
-    from mixdistill_plugin.contamination import HeldOut, flags as find
+    from mixdistill_plugin.contamination import HeldOut, describe, flags as find, test_sets, write_flags
     from mixdistill_plugin.generate import RunFiles, read_questions
     from mixdistill_plugin.tasks import is_task, load_questions
 

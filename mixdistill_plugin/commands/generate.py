@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import click
 
-from mixdistill_plugin.commands.options import (data_dir_option, field_options, sample_options, server_options,
-                                                 teacher_option, timeout_option, tolerance_option)
+from mixdistill_plugin.commands.options import (LazyHelp, SampledCommand, data_dir_option, dataset_names, field_options,
+                                                 server_options, teacher_option, timeout_option, tolerance_option)
+from mixdistill_plugin.commands.progress import Bar, end
 
 
 def _price(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -21,16 +21,23 @@ def _price(ctx: click.Context, param: click.Parameter, value: str | None):
         raise click.BadParameter(str(exc)) from None
 
 
+def _model_help() -> str:
+    from mixdistill_plugin.teachers.backends import TEACHERS
+
+    needing = [name for name in TEACHERS.names() if TEACHERS.get(name).needs_model]
+    return f"The teacher's model ({', '.join(needing)}): a served model's name, or a local model's path."
+
+
 def _filter_options(f):
     f = click.option("--max-per-question", type=click.IntRange(min=1),
                      help="Keep at most K distinct correct rationales per question and kind.")(f)
     return timeout_option(tolerance_option(f))
 
 
-@click.command()
-@click.option("--dataset", default="svamp", show_default=True,
-              help="A dataset of `mixdistill tasks` (svamp, gsm8k, cqa, esnli, anli, strategyqa), or a "
-                   ".jsonl/.json/.csv/.parquet file of your own questions.")
+@click.command(cls=SampledCommand, samples_after="batch_size")
+@click.option("--dataset", default="svamp", show_default=True, cls=LazyHelp,
+              help_from=lambda: f"A dataset of `mixdistill tasks` ({dataset_names()}), or a .jsonl/.json/.csv/.parquet "
+                                "file of your own questions.")
 @click.option("--split", default="train", show_default=True,
               help="A split of the dataset (`mixdistill tasks` lists them; e-SNLI ships validation and test).")
 @click.option("--limit", type=click.IntRange(min=1), help="Use only the first N questions.")
@@ -49,7 +56,7 @@ def _filter_options(f):
               help="--no-gold: the share of a question's completions that must give the vote's answer "
                    "[default: 0.75; on two paths: both agree; measured in docs/teacher-data.md].")
 @teacher_option
-@click.option("--model", help="Model name (openai) or path (hf, vllm).")
+@click.option("--model", cls=LazyHelp, help_from=_model_help)
 @click.option("--recording", "recordings", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="recorded: a JSON Lines file of {\"id\", \"kind\", \"text\"} completions to replay (repeatable) "
                    "[default: the recordings shipped for --dataset].")
@@ -61,7 +68,6 @@ def _filter_options(f):
               help="What a million prompt and completion tokens cost (e.g. 3/15): the run's cost in the summary, "
                    "stats.json and the report.")
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="hf: prompts per batch.")
-@sample_options
 @click.option("--temperature", default=0.7, show_default=True, type=click.FloatRange(min=0))
 @click.option("--max-tokens", default=512, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", type=int, help="Sampling seed, where the backend supports one.")
@@ -71,9 +77,7 @@ def _filter_options(f):
               help="Output folder (created; an existing one is resumed).")
 @click.option("--dry-run", is_flag=True, help="Print the first prompts and the number of requests, send nothing.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_gold, min_agreement, teacher, model, recordings,
-             base_url, concurrency, retries, request_timeout, give_up_after, tokenizer, price, batch_size, samples, temperature,
-             max_tokens, seed, shots, max_per_question, tolerance, timeout, out, dry_run, progress) -> None:
+def generate(dry_run: bool, progress: bool, **options) -> None:
     """Ask a teacher for CoT rationales and PoT programs (and Socratic decompositions), keep the correct ones.
 
     Every completion is checked against the gold answer (CoT answers extracted, programs run in
@@ -89,163 +93,47 @@ def generate(dataset, split, limit, decontaminate, shard, data_dir, fields, no_g
     mixdistill generate --dataset gsm8k --teacher openai --base-url http://localhost:8000/v1 \\
         --model meta-llama/Llama-3.1-405B-Instruct --out runs/405b
     """
-    from mixdistill_plugin.generate import RunConfig, RunFiles, applicable, prompts_fingerprint
-    from mixdistill_plugin.tasks import load_questions
-    from mixdistill_plugin.teachers.backends import TEACHERS, TeacherOptions, make_teacher
+    from mixdistill_plugin.generate import GenerateSettings, Hooks, RunFiles, dry_run as plan, run
+    from mixdistill_plugin.teachers.backends import TEACHERS
 
-    started = time.monotonic()
-    if not samples:
+    if not options["samples"]:
         raise click.UsageError("nothing to ask: every --<kind>-samples is 0")
-    if min_agreement is not None and not no_gold:
+    if options["min_agreement"] is not None and not options["no_gold"]:
         raise click.UsageError("--min-agreement labels questions without gold answers: add --no-gold")
-    if no_gold and teacher == "gold":
-        raise click.UsageError("--no-gold: the gold teacher writes from the gold answers; choose another --teacher")
-    from mixdistill_plugin.labels import DEFAULT_MIN_AGREEMENT
-
-    min_agreement = DEFAULT_MIN_AGREEMENT if min_agreement is None else min_agreement
-    asked_fields = fields  # the test sets of --decontaminate are read as files with answers, whatever --no-gold says
-    if no_gold:
-        from dataclasses import replace
-
-        asked_fields = replace(fields, no_gold=True)
-        if sum(samples.values()) < 2:
-            click.echo("--no-gold: one sample per question always agrees with itself; ask for more to filter by "
-                       "agreement", err=True)
-    questions, skipped = load_questions(dataset, split, data_dir=data_dir, limit=limit, fields=asked_fields)
-    if shard:
-        from mixdistill_plugin.shards import parse_shard, shard_of
-
-        index, count = parse_shard(shard)
-        questions = [q for q in questions if shard_of(q.id, count) == index]
-    flagged = _decontaminate(questions, decontaminate, data_dir, fields) if decontaminate else None
-    if flagged:
-        dropped = {f.id for f in flagged}
-        questions = [q for q in questions if q.id not in dropped]
-    backend = make_teacher(teacher, TeacherOptions(model, tuple(base_url), concurrency, retries, request_timeout,
-                                                   give_up_after, batch_size, dataset, tuple(recordings), tokenizer))
-    for error in skipped:
-        click.echo(f"skipped {error}", err=True)
-    samples, left_out = applicable(samples, questions)
-    for kind, problems in left_out.items():
-        click.echo(f"{kind}: does not apply to {problems}; not asked", err=True)
-    if not samples:
-        raise click.UsageError(f"nothing to ask: none of {', '.join(left_out)} applies to these questions")
-    samples = _capped(samples, teacher, backend)
-    styles = sorted({q.style for q in questions})
-    config = RunConfig(dataset=dataset, split=split, teacher=backend.name, samples=samples, temperature=temperature,
-                       max_tokens=max_tokens, seed=seed, shots=shots,
-                       prompts=prompts_fingerprint(list(samples), shots, styles), shard=shard, no_gold=no_gold)
-    files = RunFiles(out)
-    if flagged is not None and not dry_run:
-        from mixdistill_plugin.commands.contamination import write_flags
-
-        files.out.mkdir(parents=True, exist_ok=True)
-        write_flags(files.out / "contamination.jsonl", flagged)
+    if options["no_gold"] and TEACHERS.get(options["teacher"]).uses_gold:
+        raise click.UsageError(f"--no-gold: the {options['teacher']} teacher writes from the gold answers; "
+                               "choose another --teacher")
+    settings = GenerateSettings(**options)
     if dry_run:
-        _dry_run(questions, samples, shots, TEACHERS.get(teacher).chat, files)
+        _show(plan(settings, lambda message: click.echo(message, err=True)))
         return
-    _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started, min_agreement,
-         price)
+    with Bar(progress, "sample", RunFiles(settings.out).raw, "that sample is asked again") as bar:
+        def reply(counts, lines: int) -> None:
+            bar.update(lines, {f"{k} yield": f"{c / a:.0%}" if a else "-" for k, (c, a) in counts.kinds.items()}
+                       if progress else None)
 
-
-def _decontaminate(questions, specs, data_dir, fields) -> list:
-    """The flags of ``questions`` against the test sets ``specs``, said on stderr."""
-    from mixdistill_plugin.commands.contamination import describe, test_sets
-    from mixdistill_plugin.contamination import HeldOut, flags
-
-    found = flags(questions, HeldOut(test_sets(specs, data_dir, fields)))
-    click.echo(f"decontaminated: {describe(found, len(questions))}, not asked", err=True)
-    return found
-
-
-def _capped(samples: dict[str, int], teacher: str, backend) -> dict[str, int]:
-    """``samples`` within what a teacher with a limited number of completions has (said on stderr);
-    a kind it has none of is refused by name."""
-    from mixdistill_plugin.errors import UserError
-
-    most = getattr(backend, "most_samples", None)
-    if most is None:
-        return samples
-    missing = [kind for kind in samples if most(kind) == 0]
-    if missing:
-        raise UserError(f"--teacher {teacher} has no {' or '.join(missing)} completions for these questions; "
-                        + " ".join(f"pass --{kind}-samples 0" for kind in missing))
-    for kind, n in samples.items():
-        if n > most(kind):
-            click.echo(f"{teacher} teacher: at most {most(kind)} {kind} completion(s) per question; asking for "
-                       f"{most(kind)}, not {n}", err=True)
-    return {kind: min(n, most(kind)) for kind, n in samples.items()}
-
-
-def _dry_run(questions, samples, shots, chat: bool, files) -> None:
-    from mixdistill_plugin.generate import plan, read_raw
-    from mixdistill_plugin.prompts import chat_messages, prompt_text
-
-    done = read_raw(files.raw)[0] if files.raw.exists() else []
-    requests = plan(questions, samples, done)
-    for kind in samples:
-        first = next((r for r in requests if r.kind == kind), None)
-        if first is None:
-            continue
-        q = first.question.question
-        if chat:
-            click.echo(f"--- {kind} prompt (chat messages) for {first.question.id}:")
-            click.echo(json.dumps(chat_messages(kind, q, style=first.question.style, shots=shots), indent=2,
-                                  ensure_ascii=False))
-        else:
-            click.echo(f"--- {kind} prompt (plain; hf uses the chat template where the model has one) for {first.question.id}:")
-            click.echo(prompt_text(kind, q, style=first.question.style, shots=shots))
-    completions = sum(len(r.samples) for r in requests)
-    click.echo(f"would send {len(requests)} requests for {completions} completions "
-               f"({len(questions)} questions, {len(done)} completions already in {files.raw})")
-
-
-def _run(questions, backend, config, files, tolerance, timeout, max_per_question, progress, started,
-         min_agreement, price) -> None:
-    """Run the teacher stage with a progress bar; print the summary; exit 1 if the teacher stopped
-    early, 130 if interrupted (everything received is kept either way)."""
-    import sys
-
-    from tqdm import tqdm
-
-    from mixdistill_plugin.generate import Hooks, grade_filter, run
-
-    graded = grade_filter(files)
-    bar = tqdm(total=0, unit="sample", disable=not progress, desc=backend.name)
-    if hasattr(backend, "notice"):
-        backend.notice = lambda message: tqdm.write(message, file=sys.stderr)
-
-    def start(total: int, torn: bool) -> None:
-        if torn:
-            click.echo(f"{files.raw}: dropped a torn last line (an interrupted write); that sample is asked again",
-                       err=True)
-        bar.reset(total=total)
-
-    def reply(counts, lines: int) -> None:
-        if progress:
-            bar.set_postfix({f"{k} yield": f"{c / a:.0%}" if a else "-" for k, (c, a) in counts.kinds.items()},
-                            refresh=False)
-            bar.update(lines)
-
-    try:
-        outcome = run(config, questions, backend, files, tolerance=tolerance, timeout=timeout,
-                      max_per_question=max_per_question, started=started, hooks=Hooks(start, reply),
-                      min_agreement=min_agreement, price=price)
-    finally:
-        bar.close()
-    summary(outcome.summary, files)
-    if graded:
+        generated = run(settings, Hooks(start=bar.start, reply=reply, notice=bar.notice))
+    files = generated.files
+    summary(generated.outcome.summary, files)
+    if graded := generated.grade_filter:
         click.echo(f"note: {files.train} held only rationales graded at least {graded['min_grade']}; it is rebuilt "
                    f"from correctness alone. Grade the new completions (mixdistill grade {files.out} ...), then "
                    f"mixdistill filter {files.out} --min-grade {graded['min_grade']} --grades {graded['grades']}",
                    err=True)
-    if outcome.interrupted:
-        click.echo(f"interrupted: everything received so far is kept in {files.out}; run the same command again "
-                   "to resume.", err=True)
-        click.get_current_context().exit(130)
-    if outcome.failure:
-        raise click.ClickException(f"{outcome.failure}\nEverything received so far is kept in {files.out}; "
-                                   "run the same command again to resume.")
+    end(generated.outcome, "everything received", files.out)
+
+
+def _show(plan) -> None:
+    """A dry run's first prompts and the requests it would send."""
+    for kind, qid, prompt in plan.prompts:
+        if plan.chat:
+            click.echo(f"--- {kind} prompt (chat messages) for {qid}:")
+            click.echo(json.dumps(prompt, indent=2, ensure_ascii=False))
+        else:
+            click.echo(f"--- {kind} prompt (plain; hf uses the chat template where the model has one) for {qid}:")
+            click.echo(prompt)
+    click.echo(f"would send {plan.requests} requests for {plan.completions} completions "
+               f"({plan.questions} questions, {plan.done} completions already in {plan.raw})")
 
 
 def summary(stats: dict, files) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from mixdistill_plugin.commands.options import judge_option, server_options
+from mixdistill_plugin.commands.progress import Bar, end
 
 
 @click.command()
@@ -45,8 +45,6 @@ def grade(folder: Path, judge: str, model: str, base_url: tuple[str, ...], concu
     mixdistill grade runs/mixed/eval --model judge --base-url http://localhost:8080/v1 --paths 2
     mixdistill filter runs/405b --min-grade 4
     """
-    from tqdm import tqdm
-
     from mixdistill_plugin.grading import collect, run, stats_path, summary_table
     from mixdistill_plugin.judges import JudgeOptions, make_judge
     from mixdistill_plugin.teachers import Sampling
@@ -56,21 +54,11 @@ def grade(folder: Path, judge: str, model: str, base_url: tuple[str, ...], concu
     backend = make_judge(judge, JudgeOptions(model, base_url, concurrency=concurrency, retries=retries,
                                              request_timeout=request_timeout, give_up_after=give_up_after,
                                              batch_size=batch_size, response_format=response_format))
-    bar = tqdm(total=0, unit="rationale", disable=not progress, desc=f"judge {backend.name}")
-    if hasattr(backend, "notice"):
-        backend.notice = lambda message: tqdm.write(message, file=sys.stderr)
-
-    def start(total: int, torn: bool) -> None:
-        if torn:
-            click.echo(f"{out}: dropped a torn last line (an interrupted write); that rationale is graded again",
-                       err=True)
-        bar.reset(total=total)
-
-    try:
+    with Bar(progress, "rationale", out, "that rationale is graded again", label="judge {}") as bar:
+        if hasattr(backend, "notice"):
+            backend.notice = bar.notice
         outcome = run(backend, rationales, Sampling(temperature=temperature, max_tokens=max_tokens, shots=0), out,
-                      start=start, on_grade=lambda grade: bar.update(1))
-    finally:
-        bar.close()
+                      start=bar.start, on_grade=lambda grade: bar.update(1))
     summary = outcome.summary
     state = "complete" if summary["complete"] else "incomplete"
     click.echo(f"{state}: {summary['graded']} of {len(rationales)} rationales graded, {summary['unreadable']} "
@@ -81,12 +69,6 @@ def grade(folder: Path, judge: str, model: str, base_url: tuple[str, ...], concu
         click.echo(f"judge agreement with correctness: {100 * summary['agreement']:.1f}% "
                    f"[95% CI {100 * low:.1f}, {100 * high:.1f}] of {summary['graded']} graded rationales")
     click.echo(f"grades in {out}, summary in {stats_path(out)}")
-    if outcome.interrupted:
-        click.echo(f"interrupted: every grade received so far is kept in {out}; run the same command again to resume.",
-                   err=True)
-        click.get_current_context().exit(130)
-    if outcome.failure:
-        raise click.ClickException(f"{outcome.failure}\nEvery grade received so far is kept in {out}; "
-                                   "run the same command again to resume.")
+    end(outcome, "every grade received", out)
     if not summary["complete"]:
         click.echo("some requests failed; run the same command again to ask for them", err=True)

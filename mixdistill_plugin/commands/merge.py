@@ -24,7 +24,7 @@ def merge(out: Path, shards: tuple[Path, ...]) -> None:
     """
     from mixdistill_plugin.commands.generate import summary
     from mixdistill_plugin.generate import RunFiles
-    from mixdistill_plugin.shards import merge as merge_shards
+    from mixdistill_plugin.merging import merge as merge_shards
 
     merged = merge_shards(out, shards)
     click.echo(f"merged shards {', '.join(merged.shards)} into {out}")

@@ -84,8 +84,8 @@ def server_options(command: Callable) -> Callable:
     return command
 
 
-class _RegistryHelp(click.Option):
-    """An option whose help is written from a registry when ``--help`` is shown, not at import."""
+class LazyHelp(click.Option):
+    """An option whose help is written by ``help_from`` (from a registry) when ``--help`` is shown, not at import."""
 
     def __init__(self, *args, help_from: Callable[[], str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -94,6 +94,13 @@ class _RegistryHelp(click.Option):
     def get_help_record(self, ctx: click.Context):
         self.help = self.help_from()
         return super().get_help_record(ctx)
+
+
+def dataset_names(kind: str | None = None) -> str:
+    """The datasets of the task registry (those whose questions ``kind`` applies to), for a help text."""
+    from mixdistill_plugin.tasks import get_task, task_names
+
+    return ", ".join(name for name in task_names() if kind is None or kind in get_task(name).kinds)
 
 
 def vote_option(purpose: str) -> Callable:
@@ -108,11 +115,21 @@ def vote_option(purpose: str) -> Callable:
     def methods() -> str:
         return f"{purpose}: " + "; ".join(f"{name} ({rule.about})" for name, rule in MIXED_RULES.items()) + "."
 
-    return click.option("--vote", cls=_RegistryHelp, help_from=methods, default=DEFAULT_VOTE, show_default=True,
+    return click.option("--vote", cls=LazyHelp, help_from=methods, default=DEFAULT_VOTE, show_default=True,
                         metavar="METHOD", callback=parse)
 
 
+def _students_help() -> str:
+    from mixdistill_plugin.students import backends_help
+
+    return backends_help()
+
+
 STUDENT_OPTIONS = (
+    click.option("--model", cls=LazyHelp, help_from=_students_help, default="hf", show_default=True),
+    click.option("--model_args", "--model-args", "model_args", required=True,
+                 help="openai: model=NAME,base_url=http://HOST:PORT/v1 (key: $OPENAI_API_KEY); lm-eval backends: as "
+                      "for lm_eval, e.g. pretrained=models/base,peft=runs/mixed/student."),
     click.option("--batch_size", "--batch-size", "batch_size", default=16, show_default=True,
                  type=click.IntRange(min=1), help="lm-eval backends: the batch size."),
     click.option("--device", help="lm-eval backends: cuda, cuda:0, cpu [default: cuda when available, else cpu]."),
@@ -122,12 +139,20 @@ STUDENT_OPTIONS = (
 )
 
 
-def student_options(command: Callable) -> Callable:
-    """``--batch_size``, ``--device``, ``--apply_chat_template``: a student behind lm-eval's model
-    backends, spelled as ``lm_eval`` spells them (``socratic``, ``solve``)."""
-    for option in reversed(STUDENT_OPTIONS):
-        command = option(command)
-    return command
+def student_options(max_gen_toks: int) -> Callable[[Callable], Callable]:
+    """``--model``, ``--model_args``, ``--max-gen-toks`` (``max_gen_toks`` by default), ``--batch_size``,
+    ``--device``, ``--apply_chat_template``: the student (:class:`~mixdistill_plugin.students.StudentSettings`),
+    spelled as ``lm_eval`` spells them (``socratic``, ``solve``)."""
+    tokens = click.option("--max-gen-toks", default=max_gen_toks, show_default=True, type=click.IntRange(min=1),
+                          help="Tokens the student writes per completion at most (solve: per path; socratic: per "
+                               "sub-question and per answer).")
+
+    def with_student(command: Callable) -> Callable:
+        for option in reversed((*STUDENT_OPTIONS[:2], tokens, *STUDENT_OPTIONS[2:])):
+            command = option(command)
+        return command
+
+    return with_student
 
 
 class _Registered(click.ParamType):
@@ -156,27 +181,44 @@ def _judges() -> Registry:
     return JUDGES
 
 
-teacher_option = click.option("--teacher", cls=_RegistryHelp, help_from=lambda: _teachers().help(),
+teacher_option = click.option("--teacher", cls=LazyHelp, help_from=lambda: _teachers().help(),
                               type=_Registered("teacher", _teachers), default="openai", show_default=True)
-judge_option = click.option("--judge", cls=_RegistryHelp, help_from=lambda: _judges().help(),
+judge_option = click.option("--judge", cls=LazyHelp, help_from=lambda: _judges().help(),
                             type=_Registered("judge", _judges), default="openai", show_default=True)
 
 
-def sample_options(command: Callable) -> Callable:
-    """``--<kind>-samples N`` for every kind a teacher writes (:func:`prompts.teacher_kinds`: CoT,
-    PoT, Socratic), passed to ``command`` as one ``samples`` dict of the kinds asked (N > 0)."""
+@functools.lru_cache(maxsize=None)
+def _sample_options(kinds: tuple[tuple[str, int, str], ...]) -> dict[str, click.Option]:
+    """``--<kind>-samples N`` for each (name, default, title) of ``kinds``, by kind, made once per set of kinds."""
+    return {name: click.Option([f"--{name}-samples"], default=default, show_default=True, type=click.IntRange(min=0),
+                               help=f"{title} completions per question.") for name, default, title in kinds}
+
+
+def sample_options() -> dict[str, click.Option]:
+    """``--<kind>-samples N``, by kind, for every kind a teacher writes (:func:`prompts.teacher_kinds`: CoT, PoT,
+    Socratic, and any kind registered since), as the prompt registry holds them now."""
     from mixdistill_plugin.prompts import get_kind, teacher_kinds
 
-    kinds = teacher_kinds()
+    return _sample_options(tuple((name, get_kind(name).teacher_samples, get_kind(name).title)
+                                 for name in teacher_kinds()))
 
-    @functools.wraps(command)
-    def with_samples(*args, **kwargs):
-        asked = {kind: kwargs.pop(f"{kind}_samples") for kind in kinds}
-        return command(*args, samples={kind: n for kind, n in asked.items() if n > 0}, **kwargs)
 
-    for name in reversed(kinds):
-        kind = get_kind(name)
-        with_samples = click.option(f"--{name}-samples", default=kind.teacher_samples, show_default=True,
-                                    type=click.IntRange(min=0),
-                                    help=f"{kind.title} completions per question.")(with_samples)
-    return with_samples
+class SampledCommand(click.Command):
+    """A command with :func:`sample_options`, placed after the option named ``samples_after`` and read
+    from the prompt registry each time the command parses its options or shows its help (so a kind
+    registered after the command was imported has its option); its callback gets them as one
+    ``samples`` dict of the kinds asked (N > 0)."""
+
+    def __init__(self, *args, samples_after: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.samples_after = samples_after
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        at = next(i for i, param in enumerate(params) if param.name == self.samples_after) + 1
+        return [*params[:at], *sample_options().values(), *params[at:]]
+
+    def invoke(self, ctx: click.Context) -> object:
+        asked = {kind: ctx.params.pop(option.name) for kind, option in sample_options().items()}
+        ctx.params["samples"] = {kind: n for kind, n in asked.items() if n > 0}
+        return super().invoke(ctx)

@@ -14,10 +14,12 @@ replayed).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Protocol, Sequence
+from typing import AsyncIterator, Callable, Coroutine, Protocol, Sequence
 
 from mixdistill_plugin.errors import UserError
+from mixdistill_plugin.ledger import Outcome
 from mixdistill_plugin.records import Question
 
 
@@ -63,3 +65,19 @@ def truncate_at_stop(text: str, stops: Sequence[str]) -> str:
     """``text`` up to the first stop sequence (servers that ignore ``stop`` are cut here)."""
     cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=len(text))
     return text[:cut].strip()
+
+
+def ask_to_the_end(asking: Coroutine, summarize: Callable[[], dict]) -> Outcome:
+    """Run ``asking`` (a loop that appends replies to a ledger as they arrive), then ``summarize`` the
+    ledger whatever happened; how it ended: done, the model's server gave up (``failure``: its
+    message), or the user interrupted (``interrupted``)."""
+    outcome = Outcome({})
+    try:
+        asyncio.run(asking)
+    except TeacherUnavailable as exc:
+        outcome.failure = str(exc)
+    except KeyboardInterrupt as exc:
+        outcome.interrupted = exc
+    finally:
+        outcome.summary = summarize()
+    return outcome

@@ -42,7 +42,8 @@ class TeacherOptions:
 @dataclass(frozen=True)
 class Backend:
     """A teacher backend: ``make(options)`` builds it. ``needs_model``: ``--model`` is required;
-    ``chat``: its prompts are chat messages (else plain text); ``about``: one line for ``--help``.
+    ``chat``: its prompts are chat messages (else plain text); ``uses_gold``: it writes from the gold
+    answers (so it cannot label questions without them); ``about``: one line for ``--help``.
     A teacher with a limited number of completions per question says so with a method
     ``most_samples(kind) -> int``; ``generate`` asks for no more (0: the kind is refused)."""
 
@@ -51,6 +52,7 @@ class Backend:
     about: str
     needs_model: bool = True
     chat: bool = False
+    uses_gold: bool = False
 
 
 TEACHERS: Registry[Backend] = Registry("teacher", "--teacher", ENTRY_POINTS,

@@ -45,6 +45,6 @@ def register_teachers(register: Callable[[Backend], None]) -> None:
     register(Backend("openai", _openai, "an OpenAI-compatible server (--base-url, --model, $OPENAI_API_KEY)", chat=True))
     register(Backend("hf", _hf, "a local transformers model (--model PATH)"))
     register(Backend("vllm", _vllm, "offline vLLM (--model)"))
-    register(Backend("gold", _gold, "the dataset's own annotations", needs_model=False))
+    register(Backend("gold", _gold, "the dataset's own annotations", needs_model=False, uses_gold=True))
     register(Backend("recorded", _recorded, "a real teacher's outputs replayed: the shipped PaLM-540B CoT and Codex "
                      "PoT recordings of the dataset, or --recording FILE", needs_model=False))
