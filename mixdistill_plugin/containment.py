@@ -18,7 +18,7 @@ which a process can undo once applied:
   system allows unprivileged ones.
 - ``rlimits``: address space, CPU seconds, no file growth, no core dumps.
 
-:func:`build_landlock` and :meth:`Spec.compile_seccomp` make the Landlock ruleset and the seccomp programs; the template reports which
+:func:`build` returns the seccomp program and the Landlock ruleset; the template reports which
 layers it could apply (:class:`Layers`), and the executor refuses to run programs without seccomp
 unless told otherwise (``allow_weak=True`` or ``MIXDISTILL_ALLOW_WEAK_SANDBOX=1``).
 """
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from dataclasses import dataclass, field
 
 from mixdistill_plugin.errors import UserError
@@ -125,7 +126,6 @@ class Spec:
     child_bpf: bytes | None
     landlock_fd: int | None
     problems: dict[str, str]
-    compiled: bool = False  # whether compile_seccomp has run
 
     def close(self) -> None:
         if self.landlock_fd is not None:
@@ -133,22 +133,19 @@ class Spec:
             self.landlock_fd = None
 
 
-    def compile_seccomp(self) -> None:
-        """Compile the seccomp programs (a problem noted where libseccomp cannot)."""
-        self.compiled = True
-        try:
-            self.template_bpf, self.child_bpf = seccomp_programs()
-        except Exception as exc:  # no libseccomp, or a platform without seccomp
-            self.problems["seccomp"] = f"libseccomp could not build a filter ({type(exc).__name__}: {exc})"
-
-
-def build_landlock() -> Spec:
-    """A spec with the Landlock ruleset (a descriptor the templates inherit) and no seccomp programs
-    yet: :meth:`Spec.compile_seccomp` adds them, while the templates start."""
+def build() -> Spec:
+    """Compile the seccomp allowlist and create the Landlock ruleset, noting what is unavailable."""
+    problems: dict[str, str] = {}
+    template_bpf = child_bpf = landlock_fd = None
     try:
-        return Spec(None, None, landlock_ruleset(), {})
+        template_bpf, child_bpf = seccomp_programs()
+    except Exception as exc:  # no libseccomp, or a platform without seccomp
+        problems["seccomp"] = f"libseccomp could not build a filter ({type(exc).__name__}: {exc})"
+    try:
+        landlock_fd = landlock_ruleset()
     except Exception as exc:
-        return Spec(None, None, None, {"landlock": f"no Landlock ruleset ({type(exc).__name__}: {exc})"})
+        problems["landlock"] = f"no Landlock ruleset ({type(exc).__name__}: {exc})"
+    return Spec(template_bpf, child_bpf, landlock_fd, problems)
 
 
 def seccomp_programs() -> tuple[bytes, bytes]:
@@ -174,7 +171,7 @@ def seccomp_programs() -> tuple[bytes, bytes]:
 
 
 def _bpf(rules) -> bytes:
-    with os.fdopen(os.memfd_create("bpf"), "w+b") as handle:
+    with tempfile.TemporaryFile() as handle:
         rules.export_bpf(handle)
         handle.seek(0)
         return handle.read()

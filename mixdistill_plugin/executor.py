@@ -161,31 +161,25 @@ def _reject_constant(name: str) -> None:
 class _Template:
     """One template process and the chunk of programs it is working on."""
 
-    def __init__(self, kind: str, landlock_fd: int | None) -> None:
+    def __init__(self, kind: str, config: dict, landlock_fd: int | None) -> None:
         self.kind = kind
         req_r, self.req_w = os.pipe()
         self.res_r, res_w = os.pipe()
         fds = (req_r, res_w) + (() if landlock_fd is None else (landlock_fd,))
         path = [_PACKAGE_PARENT] + [p for p in sys.path if p and os.path.isdir(p) and p != _PACKAGE_PARENT]
         code = (f"import sys; sys.path[:0] = {path!r}; from mixdistill_plugin.template import main; "
-                f"main({req_r}, {res_w}, {landlock_fd!r}, {kind!r})")
+                f"main({req_r}, {res_w}, {landlock_fd!r})")
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", "-c", code], pass_fds=fds, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd="/", env=_WORKER_ENV,
         )
         os.close(req_r)
         os.close(res_w)
+        write_frame(self.req_w, json.dumps(config | {"kind": kind}).encode())
         self.buffer = b""
         self.chunk: deque[int] = deque()
         self.layers: dict | None = None
         self.deadline = time.monotonic() + _STARTUP_TIMEOUT
-
-    def configure(self, config: dict) -> None:
-        """Send the configuration the template waits for once it has loaded its modules."""
-        try:
-            write_frame(self.req_w, json.dumps(config | {"kind": self.kind}).encode())
-        except BrokenPipeError:  # it died while starting: polling it finds that out
-            pass
 
     def frames(self) -> list[bytes]:
         """The complete frames now in the pipe; ``EOFError`` when the template is gone."""
@@ -288,19 +282,12 @@ class Executor:
         return [by_text[p] for p in programs]
 
     def _grow(self, kind: str, wanted: int) -> None:
-        """Start templates of ``kind`` up to ``wanted``; the first ones boot while the seccomp programs compile."""
         if self._spec is None:
-            self._spec = containment.build_landlock()
-        started = []
-        while sum(t.kind == kind for t in self._templates) < min(wanted, self.n_workers):
-            started.append(_Template(kind, self._spec.landlock_fd))
-            self._templates.append(started[-1])
-        if started and not self._spec.compiled:
-            self._spec.compile_seccomp()
+            self._spec = containment.build()
             self._config |= {name: None if program is None else program.hex() for name, program in
                              (("template_bpf", self._spec.template_bpf), ("child_bpf", self._spec.child_bpf))}
-        for template in started:
-            template.configure(self._config)
+        while sum(t.kind == kind for t in self._templates) < min(wanted, self.n_workers):
+            self._templates.append(_Template(kind, self._config, self._spec.landlock_fd))
 
     def _check_layers(self, template: _Template, report: dict) -> None:
         """Record the layers a template applied; refuse (every time) when they are below the minimum."""
@@ -396,6 +383,5 @@ class Executor:
     def _replace(self, template: _Template) -> None:
         template.kill()
         self.restarts += 1
-        replacement = _Template(template.kind, self._spec.landlock_fd)
-        replacement.configure(self._config)
-        self._templates[self._templates.index(template)] = replacement
+        self._templates[self._templates.index(template)] = _Template(
+            template.kind, self._config, self._spec.landlock_fd)

@@ -426,12 +426,11 @@ def _probe(template: _Template, grace: float) -> dict:
     return applied | {"namespaces": list(template.namespaces)}
 
 
-def main(read_fd: int, write_fd: int, landlock_fd: int | None, kind: str) -> None:
-    """Load the modules of ``kind``, read the configuration (sent meanwhile), prepare, report the layers,
-    then serve batches until the pipe closes."""
-    _preload(kind)
+def main(read_fd: int, write_fd: int, landlock_fd: int | None) -> None:
+    """Read the configuration, prepare, report the layers, then serve batches until the pipe closes."""
     config = json.loads(read_frame(read_fd))
     template = _Template(config, landlock_fd)
+    _preload(config["kind"])
     template.memory_limit = _mapped_bytes() + template.memory  # a program gets memory_mb on top
     template.lock_down()
     grace = config["grace"]
