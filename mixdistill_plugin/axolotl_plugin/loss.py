@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
 from axolotl.core.trainers.base import AxolotlTrainer
 
 from mixdistill_plugin.axolotl_plugin.formatter import KIND_COLUMN
@@ -22,29 +22,60 @@ def weight_table(weights: dict[str, float]) -> torch.Tensor:
 
 
 CHUNK_TOKENS = 1024  # positions whose fp32 logits exist at once (1024 x 128,256 x 4 B = 0.5 GB)
+IGNORE = -100
 
 
-def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(logits.float(), labels, ignore_index=-100, reduction="none")
+def _chunks(labels: torch.Tensor, chunk_tokens: int) -> Iterator[tuple[int, int, int]]:
+    """(row, start, end) of each chunk of positions, row by row."""
+    for row in range(labels.size(0)):
+        for start in range(0, labels.size(1), chunk_tokens):
+            yield row, start, min(start + chunk_tokens, labels.size(1))
+
+
+class _ChunkedCrossEntropy(torch.autograd.Function):
+    """Each position's cross-entropy from the logits (all but the last position) and its label,
+    ``chunk_tokens`` positions at a time in fp32; backward writes each chunk's gradient into one
+    gradient of the logits, in their dtype. Its own log-softmax: never ``F.cross_entropy``, which
+    Liger's ``liger_cross_entropy`` replaces globally with a kernel that writes in place."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, labels: torch.Tensor, chunk_tokens: int) -> torch.Tensor:
+        lse = torch.empty(labels.shape, dtype=torch.float32, device=logits.device)
+        loss = torch.zeros(labels.shape, dtype=torch.float32, device=logits.device)
+        for row, start, end in _chunks(labels, chunk_tokens):
+            chunk, target = logits[row, start:end].float(), labels[row, start:end]
+            lse[row, start:end] = torch.logsumexp(chunk, dim=-1)
+            picked = chunk.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+            loss[row, start:end] = torch.where(target != IGNORE, lse[row, start:end] - picked, 0.0)
+        ctx.save_for_backward(logits, labels, lse)
+        ctx.chunk_tokens = chunk_tokens
+        return loss.reshape(-1)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_loss: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        logits, labels, lse = ctx.saved_tensors
+        grad_loss = grad_loss.reshape(labels.shape)
+        grad = torch.zeros_like(logits, memory_format=torch.contiguous_format)
+        for row, start, end in _chunks(labels, ctx.chunk_tokens):
+            target = labels[row, start:end]
+            scale = torch.where(target != IGNORE, grad_loss[row, start:end].float(), 0.0)
+            softmax = (logits[row, start:end].float() - lse[row, start:end, None]).exp_()
+            softmax.scatter_add_(-1, target.clamp(min=0).unsqueeze(-1), softmax.new_full((end - start, 1), -1.0))
+            grad[row, start:end] = softmax.mul_(scale.unsqueeze(-1))
+        return grad, None, None
 
 
 def token_cross_entropy(logits: torch.Tensor, shift_labels: torch.Tensor, chunk_tokens: int = CHUNK_TOKENS) -> torch.Tensor:
     """Each position's cross-entropy against the next token's label, flattened row by row (0 where the
     label is ignored), as ``F.cross_entropy(logits[:, :-1].float().reshape(...), ...)`` gives it.
 
-    Computed ``chunk_tokens`` positions at a time, each chunk under activation checkpointing: only one
-    chunk's fp32 logits and softmax exist at once, in the forward pass and again in the backward
-    pass, instead of a fp32 copy of the whole batch's logits and its softmax. The chunks are views
-    of the model's logits; their gradients fill one gradient of the logits, in the logits' dtype.
+    Computed ``chunk_tokens`` positions at a time over the model's own logits: only one chunk's fp32
+    logits and softmax exist at once, in the forward and in the backward pass, which keeps one
+    logsumexp per position; the gradient of the logits is one tensor in their dtype, its last
+    position 0.
     """
-    pieces = []
-    for row in range(logits.size(0)):
-        for start in range(0, logits.size(1) - 1, chunk_tokens):
-            end = min(start + chunk_tokens, logits.size(1) - 1)
-            chunk, labels = logits[row, start:end], shift_labels[row, start:end]
-            pieces.append(checkpoint(_cross_entropy, chunk, labels, use_reentrant=False)
-                          if chunk.requires_grad else _cross_entropy(chunk, labels))
-    return torch.cat(pieces)
+    return _ChunkedCrossEntropy.apply(logits, shift_labels.to(logits.device), chunk_tokens)
 
 
 class KindWeightedLoss:
