@@ -7,10 +7,12 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 from axolotl.core.trainers.base import AxolotlTrainer
+from axolotl.utils.logging import get_logger
 
 from mixdistill_plugin.axolotl_plugin.formatter import KIND_COLUMN
 from mixdistill_plugin.prompts import get_kind, kind_names
 
+LOG = get_logger("axolotl.integrations.mixdistill")  # Axolotl shows INFO only from loggers named axolotl.*
 
 def weight_table(weights: dict[str, float]) -> torch.Tensor:
     """Index = kind code (0 = no kind): the weight of each kind's tokens, 1.0 where not given."""
@@ -96,20 +98,35 @@ class KindWeightedLoss:
         self.chunk_tokens = chunk_tokens
         self.kinds: torch.Tensor | None = None
         self.accumulation = 1
+        self.reported = False
 
     def __call__(self, outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
         shift_labels = labels[:, 1:].to(logits.device)
         shift_kinds = self.kinds[:, 1:].to(logits.device)
         token_loss = token_cross_entropy(logits, shift_labels, self.chunk_tokens)
-        table, kinds = self.table.to(logits.device), shift_kinds.reshape(-1)
+        loss = self._reduce(token_loss, shift_labels.reshape(-1), shift_kinds.reshape(-1), num_items_in_batch)
+        if not self.reported:  # once: the run's log shows that the weights reach the loss
+            self.reported = True
+            LOG.info(f"mixdistill: the first micro-batch's loss weighted per kind ({self.weights()}, normalised per "
+                     f"{self.normalization}, in chunks of {self.chunk_tokens} positions): {loss.item():.4f}")
+        return loss
+
+    def _reduce(self, token_loss: torch.Tensor, labels: torch.Tensor, kinds: torch.Tensor,
+                num_items_in_batch) -> torch.Tensor:
+        table = self.table.to(token_loss.device)
         if self.normalization == "kind":
-            trained = shift_labels.reshape(-1) != -100
+            trained = labels != -100
             means = [table[code] * token_loss[trained & (kinds == code)].mean() for code in kinds[trained].unique()]
             return torch.stack(means).sum() / self.accumulation if means else token_loss.sum() * 0
-        total = (token_loss * table[kinds]).sum()
-        count = num_items_in_batch if num_items_in_batch is not None else (shift_labels != -100).sum()
-        return total / count
+        count = num_items_in_batch if num_items_in_batch is not None else (labels != -100).sum()
+        return (token_loss * table[kinds]).sum() / count
+
+    def weights(self) -> str:
+        """The weights other than 1.0, by kind name: ``pot 1.5``, or ``all 1.0``."""
+        named = [f"{name} {self.table[get_kind(name).code].item():g}" for name in kind_names()
+                 if self.table[get_kind(name).code] != 1.0]
+        return ", ".join(named) or "all 1.0"
 
 
 class KindWeightedTrainer(AxolotlTrainer):
