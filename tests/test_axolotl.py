@@ -454,33 +454,41 @@ def test_configs_plugin_name_loads_through_axolotl_and_the_preflight_imports_wit
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
-# What a CPU cannot do, and nothing else: bf16, TF32, FlashAttention-2, the fused optimizer, Axolotl's
-# CUDA LoRA kernels. The rest (sample packing, LoRA on all linear layers, gradient checkpointing,
-# sequence 1,024, micro batch 8 x 2, the schedule) is the shipped config's.
+# What the paper-config test changes in a shipped config besides the paths (docs/training.md says why):
+# what a CPU cannot do (bf16, TF32, FlashAttention-2, the fused optimizer, Axolotl's CUDA LoRA kernels),
 CPU_ONLY = dict(bf16=False, tf32=False, attn_implementation="sdpa", optimizer="adamw_torch",
                 lora_mlp_kernel=False, lora_qkv_kernel=False, lora_o_kernel=False)
+# what a short test needs (at max_steps 6 the shipped 2 evaluations per epoch of 3 epochs would evaluate
+# at the start and after every step; CodeLlama's run adds its architecture, in 2 steps), and per-kind
+# weights, which replace the loss.
+SHORT = dict(max_steps=6, logging_steps=1, evals_per_epoch=None)
+FEWER_STEPS = {"codellama_mixed.yml": dict(max_steps=2)}
+WEIGHTS = dict(mixdistill_loss_weights={"cot": 1.0, "pot": 1.5})
+# The base models' architecture, scaled down: Llama-2-7B's and CodeLlama-7B's RoPE base, context and
+# norm epsilon; their vocabularies (32,000 and 32,016) are the tokenizer's here, SmolLM2's 49,152.
+ARCHITECTURE = {"llama2_mixed.yml": dict(rope_theta=10_000.0, max_position_embeddings=4096, rms_norm_eps=1e-5),
+                "codellama_mixed.yml": dict(rope_theta=1_000_000.0, max_position_embeddings=16384, rms_norm_eps=1e-5)}
 
 
 @pytest.mark.slow
-def test_the_paper_config_trains_on_cpu_with_per_kind_weights(smollm2, tmp_path):
-    """llama2_mixed.yml on a randomly initialised Llama scaled down (2 layers of width 64) with
-    SmolLM2's tokenizer (Llama-2's is gated): packed, weighted, finite and falling, adapter saved.
-    codellama_mixed.yml differs from it only in the model and the paths."""
+@pytest.mark.parametrize("name", ARCHITECTURE)
+def test_the_paper_config_trains_on_cpu_with_per_kind_weights(name, smollm2, tmp_path):
+    """The shipped config on a randomly initialised Llama of its base model's architecture scaled down
+    (2 layers of width 64) with SmolLM2's tokenizer (Llama-2's is gated): packed, the weighted loss in
+    use, finite (and falling over Llama-2's 6 steps), adapter saved."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from mixdistill_plugin.tasks import load_questions
     from mixdistill_plugin.teachers.gold import gold_rationale
 
-    shipped = yaml.safe_load((REPO / "axolotl_configs" / "llama2_mixed.yml").read_text())
-    other = yaml.safe_load((REPO / "axolotl_configs" / "codellama_mixed.yml").read_text())
-    paths = ("base_model", "dataset_prepared_path", "output_dir")
-    assert {k: v for k, v in other.items() if k not in paths} == {k: v for k, v in shipped.items() if k not in paths}
+    shipped = yaml.safe_load((REPO / "axolotl_configs" / name).read_text())
     tokenizer = AutoTokenizer.from_pretrained(smollm2)
     torch.manual_seed(0)
     model = LlamaForCausalLM(LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=176, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=4, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id))
+        num_key_value_heads=4, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        **ARCHITECTURE[name]))
     model.save_pretrained(tmp_path / "tiny")
     tokenizer.save_pretrained(tmp_path / "tiny")
     questions, _ = load_questions("svamp", "train")
@@ -488,16 +496,21 @@ def test_the_paper_config_trains_on_cpu_with_per_kind_weights(smollm2, tmp_path)
                 "rationale": gold_rationale(q, kind)} for q in questions for kind in ("cot", "pot")]
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in records if r["rationale"]))
-    config = dict(shipped, **CPU_ONLY, base_model=str(tmp_path / "tiny"), output_dir=str(tmp_path / "out"),
-                  dataset_prepared_path=str(tmp_path / "prepared"), max_steps=6, logging_steps=1, val_set_size=0,
-                  evals_per_epoch=None, saves_per_epoch=None, mixdistill_loss_weights={"cot": 1.0, "pot": 1.5})
+    config = dict(shipped, **(CPU_ONLY | SHORT | FEWER_STEPS.get(name, {}) | WEIGHTS), base_model=str(tmp_path / "tiny"),
+                  output_dir=str(tmp_path / "out"), dataset_prepared_path=str(tmp_path / "prepared"))
     config["datasets"] = [dict(shipped["datasets"][0], path=str(data))]
     assert config["sample_packing"] is True and config["lora_target_linear"] is True
     path = tmp_path / "config.yml"
     path.write_text(yaml.safe_dump(config))
     proc = axolotl("train", path, "--launcher", "python", timeout=1500)
+    output = proc.stdout + proc.stderr
     assert proc.returncode == 0, proc.stderr[-4000:]
-    losses = _losses(proc.stdout + proc.stderr)
-    assert len(losses) == 6 and all(0 < x < 30 for x in losses)
-    assert sum(losses[-3:]) / 3 < losses[0], losses  # falling, through the batches' noise
+    assert len(re.findall(r"mixdistill: the first micro-batch's loss weighted per kind \(pot 1\.5, normalised "
+                          r"per token, in chunks of 1024 positions\)", output)) == 1
+    (efficiency,) = re.findall(r"sample_packing_eff_est across ranks: \[([0-9.]+)\]", output)
+    assert float(efficiency) > 0.5  # the multipack sampler filled the 1,024-token rows
+    losses = _losses(output)
+    assert len(losses) == config["max_steps"] and all(0 < x < 30 for x in losses)
+    if name == "llama2_mixed.yml":
+        assert sum(losses[-3:]) / 3 < losses[0], losses  # falling, through the batches' noise
     assert (tmp_path / "out" / "adapter_model.safetensors").stat().st_size > 10_000

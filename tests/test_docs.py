@@ -61,3 +61,16 @@ def test_the_places_layout_md_names_for_adding_an_entry_exist():
             assert hasattr(importlib.import_module(module), attribute), name
     for test in tests:
         assert (REPO / test).exists(), test
+
+
+def test_the_training_docs_list_every_override_of_the_paper_config_test():
+    import yaml
+
+    from test_axolotl import CPU_ONLY, FEWER_STEPS, SHORT, WEIGHTS
+
+    docs = (REPO / "docs" / "training.md").read_text()
+    table = docs[docs.index("| the test sets | why |"):].split("\n\n")[0].splitlines()[2:]
+    listed = [yaml.safe_load(re.match(r"\| `([^`]*)`", row)[1]) for row in table]
+    assert FEWER_STEPS == {"codellama_mixed.yml": {"max_steps": 2}} and "2 for `codellama_mixed.yml`" in docs
+    assert {key: value for row in listed for key, value in row.items()} == CPU_ONLY | SHORT | WEIGHTS
+    assert len(listed) == len(CPU_ONLY | SHORT | WEIGHTS)

@@ -81,7 +81,8 @@ def test_report_and_opt_out(capsys, monkeypatch):
     assert exit_.value.code == 1
     assert capsys.readouterr().err == ("mixdistill: x.yml asks for what this machine does not have:\n"
                                        "  - missing: a thing\n    to do: get it\n(mixdistill's preflight check; "
-                                       "`mixdistill_preflight: false` in the config turns it off)\n")
+                                       "`mixdistill_preflight: false` in the config turns off its model and GPU "
+                                       "checks)\n")
     check({"mixdistill_preflight": False}, "x.yml", model=True, gpu=True)  # turned off: no exit
 
 
@@ -181,3 +182,33 @@ def test_a_fused_loss_beside_per_kind_weights_is_refused_before_launch(plugin, s
     plain = tmp_path / "plain.yml"
     plain.write_text(yaml.safe_dump(cfg))
     preflight.check_before_launch(str(plain), {})
+
+
+FUSED = [("axolotl.integrations.cut_cross_entropy.CutCrossEntropyPlugin", {}, "cut_cross_entropy"),
+         ("axolotl.integrations.liger.LigerPlugin", {"liger_fused_linear_cross_entropy": True},
+          "liger_fused_linear_cross_entropy")]
+
+
+@pytest.mark.parametrize("plugin, setting, key", FUSED)
+@pytest.mark.parametrize("loss", [{"mixdistill_loss_weights": {"cot": 1.0, "pot": 2.0}},
+                                  {"mixdistill_loss_normalization": "kind"}], ids=["weights", "kind_alone"])
+def test_a_fused_loss_is_refused_beside_per_kind_loss_with_the_preflight_off(plugin, setting, key, loss, capsys):
+    """The loss check is about what the run computes, not the machine: `mixdistill_preflight: false`
+    turns off the model and GPU checks only. Normalisation per kind alone replaces the loss too."""
+    cfg = {"plugins": [preflight.PLUGIN, plugin], **setting, **loss, "mixdistill_preflight": False,
+           "base_model": "./models/not-there", "attn_implementation": "flash_attention_2"}
+    with pytest.raises(SystemExit) as exit_:
+        check(cfg, "x.yml", model=True, gpu=True)
+    assert exit_.value.code == 1
+    report = capsys.readouterr().err
+    assert "missing: a loss that reads the logits" in report and f"to do: set {key}: false" in report
+    assert "base_model" not in report and "CUDA" not in report  # the machine's checks are off
+
+
+def test_liger_cross_entropy_goes_with_per_kind_weights():
+    """`liger_cross_entropy` only replaces F.cross_entropy, which the weighted loss never calls
+    (tests/test_loss.py runs it with F.cross_entropy replaced)."""
+    cfg = {"plugins": [preflight.PLUGIN, "axolotl.integrations.liger.LigerPlugin"], "liger_cross_entropy": True,
+           "liger_fused_linear_cross_entropy": False, "mixdistill_loss_weights": {"cot": 1.0, "pot": 2.0},
+           "mixdistill_loss_normalization": "kind"}
+    assert preflight.loss_problems(cfg) == []

@@ -31,7 +31,8 @@ class MixDistillArgs(BaseModel):
       mean token loss of the kind``, so ``{predict: a, explain: 1 - a}`` is Distilling
       step-by-step's ``a * label_loss + (1 - a) * rationale_loss`` however short the labels are.
     - ``mixdistill_preflight``: check before loading that the model and the GPU the config asks for
-      are there, and stop with what is missing (default ``true``; see :mod:`.preflight`).
+      are there, and stop with what is missing (default ``true``; see :mod:`.preflight`). ``false``
+      leaves the refusal of per-kind weights beside a fused loss on.
     """
 
     mixdistill_kinds: list[str] | None = Field(default=None, min_length=1)

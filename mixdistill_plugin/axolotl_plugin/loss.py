@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.checkpoint import checkpoint
 from axolotl.core.trainers.base import AxolotlTrainer
+from axolotl.utils.logging import get_logger
 
 from mixdistill_plugin.axolotl_plugin.formatter import KIND_COLUMN
 from mixdistill_plugin.prompts import get_kind, kind_names
 
+LOG = get_logger("axolotl.integrations.mixdistill")  # Axolotl shows INFO only from loggers named axolotl.*
 
 def weight_table(weights: dict[str, float]) -> torch.Tensor:
     """Index = kind code (0 = no kind): the weight of each kind's tokens, 1.0 where not given."""
@@ -22,29 +24,60 @@ def weight_table(weights: dict[str, float]) -> torch.Tensor:
 
 
 CHUNK_TOKENS = 1024  # positions whose fp32 logits exist at once (1024 x 128,256 x 4 B = 0.5 GB)
+IGNORE = -100
 
 
-def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(logits.float(), labels, ignore_index=-100, reduction="none")
+def _chunks(labels: torch.Tensor, chunk_tokens: int) -> Iterator[tuple[int, int, int]]:
+    """(row, start, end) of each chunk of positions, row by row."""
+    for row in range(labels.size(0)):
+        for start in range(0, labels.size(1), chunk_tokens):
+            yield row, start, min(start + chunk_tokens, labels.size(1))
+
+
+class _ChunkedCrossEntropy(torch.autograd.Function):
+    """Each position's cross-entropy from the logits (all but the last position) and its label,
+    ``chunk_tokens`` positions at a time in fp32; backward writes each chunk's gradient into one
+    gradient of the logits, in their dtype. Its own log-softmax: never ``F.cross_entropy``, which
+    Liger's ``liger_cross_entropy`` replaces globally with a kernel that writes in place."""
+
+    @staticmethod
+    def forward(ctx, logits: torch.Tensor, labels: torch.Tensor, chunk_tokens: int) -> torch.Tensor:
+        lse = torch.empty(labels.shape, dtype=torch.float32, device=logits.device)
+        loss = torch.zeros(labels.shape, dtype=torch.float32, device=logits.device)
+        for row, start, end in _chunks(labels, chunk_tokens):
+            chunk, target = logits[row, start:end].float(), labels[row, start:end]
+            lse[row, start:end] = torch.logsumexp(chunk, dim=-1)
+            picked = chunk.gather(-1, target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+            loss[row, start:end] = torch.where(target != IGNORE, lse[row, start:end] - picked, 0.0)
+        ctx.save_for_backward(logits, labels, lse)
+        ctx.chunk_tokens = chunk_tokens
+        return loss.reshape(-1)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_loss: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        logits, labels, lse = ctx.saved_tensors
+        grad_loss = grad_loss.reshape(labels.shape)
+        grad = torch.zeros_like(logits, memory_format=torch.contiguous_format)
+        for row, start, end in _chunks(labels, ctx.chunk_tokens):
+            target = labels[row, start:end]
+            scale = torch.where(target != IGNORE, grad_loss[row, start:end].float(), 0.0)
+            softmax = (logits[row, start:end].float() - lse[row, start:end, None]).exp_()
+            softmax.scatter_add_(-1, target.clamp(min=0).unsqueeze(-1), softmax.new_full((end - start, 1), -1.0))
+            grad[row, start:end] = softmax.mul_(scale.unsqueeze(-1))
+        return grad, None, None
 
 
 def token_cross_entropy(logits: torch.Tensor, shift_labels: torch.Tensor, chunk_tokens: int = CHUNK_TOKENS) -> torch.Tensor:
     """Each position's cross-entropy against the next token's label, flattened row by row (0 where the
     label is ignored), as ``F.cross_entropy(logits[:, :-1].float().reshape(...), ...)`` gives it.
 
-    Computed ``chunk_tokens`` positions at a time, each chunk under activation checkpointing: only one
-    chunk's fp32 logits and softmax exist at once, in the forward pass and again in the backward
-    pass, instead of a fp32 copy of the whole batch's logits and its softmax. The chunks are views
-    of the model's logits; their gradients fill one gradient of the logits, in the logits' dtype.
+    Computed ``chunk_tokens`` positions at a time over the model's own logits: only one chunk's fp32
+    logits and softmax exist at once, in the forward and in the backward pass, which keeps one
+    logsumexp per position; the gradient of the logits is one tensor in their dtype, its last
+    position 0.
     """
-    pieces = []
-    for row in range(logits.size(0)):
-        for start in range(0, logits.size(1) - 1, chunk_tokens):
-            end = min(start + chunk_tokens, logits.size(1) - 1)
-            chunk, labels = logits[row, start:end], shift_labels[row, start:end]
-            pieces.append(checkpoint(_cross_entropy, chunk, labels, use_reentrant=False)
-                          if chunk.requires_grad else _cross_entropy(chunk, labels))
-    return torch.cat(pieces)
+    return _ChunkedCrossEntropy.apply(logits, shift_labels.to(logits.device), chunk_tokens)
 
 
 class KindWeightedLoss:
@@ -65,20 +98,35 @@ class KindWeightedLoss:
         self.chunk_tokens = chunk_tokens
         self.kinds: torch.Tensor | None = None
         self.accumulation = 1
+        self.reported = False
 
     def __call__(self, outputs, labels: torch.Tensor, num_items_in_batch=None) -> torch.Tensor:
         logits = outputs["logits"] if isinstance(outputs, dict) else outputs[0]
         shift_labels = labels[:, 1:].to(logits.device)
         shift_kinds = self.kinds[:, 1:].to(logits.device)
         token_loss = token_cross_entropy(logits, shift_labels, self.chunk_tokens)
-        table, kinds = self.table.to(logits.device), shift_kinds.reshape(-1)
+        loss = self._reduce(token_loss, shift_labels.reshape(-1), shift_kinds.reshape(-1), num_items_in_batch)
+        if not self.reported:  # once: the run's log shows that the weights reach the loss
+            self.reported = True
+            LOG.info(f"mixdistill: the first micro-batch's loss weighted per kind ({self.weights()}, normalised per "
+                     f"{self.normalization}, in chunks of {self.chunk_tokens} positions): {loss.item():.4f}")
+        return loss
+
+    def _reduce(self, token_loss: torch.Tensor, labels: torch.Tensor, kinds: torch.Tensor,
+                num_items_in_batch) -> torch.Tensor:
+        table = self.table.to(token_loss.device)
         if self.normalization == "kind":
-            trained = shift_labels.reshape(-1) != -100
+            trained = labels != -100
             means = [table[code] * token_loss[trained & (kinds == code)].mean() for code in kinds[trained].unique()]
             return torch.stack(means).sum() / self.accumulation if means else token_loss.sum() * 0
-        total = (token_loss * table[kinds]).sum()
-        count = num_items_in_batch if num_items_in_batch is not None else (shift_labels != -100).sum()
-        return total / count
+        count = num_items_in_batch if num_items_in_batch is not None else (labels != -100).sum()
+        return (token_loss * table[kinds]).sum() / count
+
+    def weights(self) -> str:
+        """The weights other than 1.0, by kind name: ``pot 1.5``, or ``all 1.0``."""
+        named = [f"{name} {self.table[get_kind(name).code].item():g}" for name in kind_names()
+                 if self.table[get_kind(name).code] != 1.0]
+        return ", ".join(named) or "all 1.0"
 
 
 class KindWeightedTrainer(AxolotlTrainer):

@@ -12,7 +12,9 @@ The check runs on every config that lists the plugin:
   ``axolotl train`` checked already is not checked again.
 
 Everything missing is reported at once, each with what to do, and the process exits with status 1,
-no traceback. ``mixdistill_preflight: false`` in a config turns the check off.
+no traceback. ``mixdistill_preflight: false`` in a config turns off the model and GPU checks; the
+refusal of per-kind weights beside a fused loss always runs (it is about what the run would
+compute, not about the machine).
 """
 
 from __future__ import annotations
@@ -162,16 +164,18 @@ def report(source: str, problems: list[Problem]) -> str:
     lines = [f"mixdistill: {source} asks for what this machine does not have:"]
     for problem in problems:
         lines += [f"  - missing: {problem.missing}", f"    to do: {problem.todo}"]
-    lines.append("(mixdistill's preflight check; `mixdistill_preflight: false` in the config turns it off)")
+    lines.append("(mixdistill's preflight check; `mixdistill_preflight: false` in the config turns off its model and "
+                 "GPU checks)")
     return "\n".join(lines) + "\n"
 
 
 def check(cfg: Mapping, source: str, *, model: bool, gpu: bool) -> None:
-    """Exit with the report when something is missing."""
-    if cfg.get("mixdistill_preflight") is False:
-        return
-    found = [*(loss_problems(cfg) + model_problems(cfg) if model else []),
-             *(gpu_problems(cfg) if gpu and not cfg.get("use_ray") else [])]
+    """Exit with the report when something is missing: the loss and the model when ``model``, the GPU
+    when ``gpu``; the loss whatever ``mixdistill_preflight`` says."""
+    found = loss_problems(cfg) if model else []
+    if cfg.get("mixdistill_preflight") is not False:
+        found += model_problems(cfg) if model else []
+        found += gpu_problems(cfg) if gpu and not cfg.get("use_ray") else []
     if found:
         sys.stdout.flush()
         sys.stderr.write(report(source, found))
