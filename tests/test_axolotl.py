@@ -459,9 +459,10 @@ def test_configs_plugin_name_loads_through_axolotl_and_the_preflight_imports_wit
 CPU_ONLY = dict(bf16=False, tf32=False, attn_implementation="sdpa", optimizer="adamw_torch",
                 lora_mlp_kernel=False, lora_qkv_kernel=False, lora_o_kernel=False)
 # what a short test needs (at max_steps 6 the shipped 2 evaluations per epoch of 3 epochs would evaluate
-# at the start and after every step; CodeLlama's run adds its architecture, in 2 steps), and per-kind
-# weights, which replace the loss.
-SHORT = dict(max_steps=6, logging_steps=1, evals_per_epoch=None)
+# at the start and after every step; a random model's loss falls visibly in 6 steps only at a higher
+# learning rate; CodeLlama's run adds its architecture, in 2 steps), and per-kind weights, which replace
+# the loss.
+SHORT = dict(max_steps=6, logging_steps=1, evals_per_epoch=None, learning_rate=0.002)
 FEWER_STEPS = {"codellama_mixed.yml": dict(max_steps=2)}
 WEIGHTS = dict(mixdistill_loss_weights={"cot": 1.0, "pot": 1.5})
 # The base models' architecture, scaled down: Llama-2-7B's and CodeLlama-7B's RoPE base, context and
