@@ -234,7 +234,7 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
                    "request_errors": 0, "kinds": {}}
     for kind, n in samples.items():
         mine = [c for c in current if c.kind == kind]
-        answered = [c for c in mine if c.outcome != REQUEST_ERROR]
+        answered = [c for c in mine if not request_failed(c.outcome)]
         correct = [c for c in answered if c.correct]
         covered = {c.id for c in correct}
         stats["kinds"][kind] = {
@@ -253,7 +253,7 @@ def compute_stats(questions: Sequence[Question], completions: Sequence[Completio
         stats["request_errors"] += len(mine) - len(answered)
     stats["missing"] = stats["samples"] - stats["completions"]
     stats["complete"] = stats["missing"] == 0
-    errors = Counter(c.error for c in current if c.outcome == REQUEST_ERROR)
+    errors = Counter(c.error for c in current if request_failed(c.outcome))
     stats["errors"] = dict(errors.most_common())
     any_kind = {t.id for t in train}
     stats["coverage_any"] = len(any_kind) / len(ids) if ids else None
@@ -374,7 +374,7 @@ class Progress:
         self.replies += 1
         self.last = time.monotonic()
         for line in lines:
-            if line.outcome == REQUEST_ERROR:
+            if request_failed(line.outcome):
                 self.failed += 1
             else:
                 self.kinds[line.kind][0] += line.correct
@@ -649,9 +649,9 @@ def recheck(files: RunFiles, executor: Executor, tolerance: float) -> tuple[RunC
     config = files.read_config()
     asked = {q.id: q for q in read_questions(files.questions)}
     completions, _ = read_raw(files.raw)
-    rechecked = [c for c in completions if c.outcome == REQUEST_ERROR]  # still missing, still asked again
+    rechecked = [c for c in completions if request_failed(c.outcome)]  # still missing, still asked again
     for kind in config.samples:
-        mine = [c for c in completions if c.kind == kind and c.outcome != REQUEST_ERROR and c.id in asked]
+        mine = [c for c in completions if c.kind == kind and not request_failed(c.outcome) and c.id in asked]
         read = read_answers(kind, [c.text for c in mine], executor, [asked[c.id].spec for c in mine])
         for c, (answer, outcome, detail) in zip(mine, read):
             correct = answers_equal(answer, asked[c.id].answer, tolerance)
