@@ -14,6 +14,7 @@ from mixdistill_plugin.prompts import get_kind, kind_names
 
 LOG = get_logger("axolotl.integrations.mixdistill")  # Axolotl shows INFO only from loggers named axolotl.*
 
+
 def weight_table(weights: dict[str, float]) -> torch.Tensor:
     """Index = kind code (0 = no kind): the weight of each kind's tokens, 1.0 where not given."""
     codes = {name: get_kind(name).code for name in kind_names()}
@@ -116,10 +117,10 @@ class KindWeightedLoss:
                 num_items_in_batch) -> torch.Tensor:
         table = self.table.to(token_loss.device)
         if self.normalization == "kind":
-            trained = labels != -100
+            trained = labels != IGNORE
             means = [table[code] * token_loss[trained & (kinds == code)].mean() for code in kinds[trained].unique()]
             return torch.stack(means).sum() / self.accumulation if means else token_loss.sum() * 0
-        count = num_items_in_batch if num_items_in_batch is not None else (labels != -100).sum()
+        count = num_items_in_batch if num_items_in_batch is not None else (labels != IGNORE).sum()
         return (token_loss * table[kinds]).sum() / count
 
     def weights(self) -> str:
