@@ -10,6 +10,7 @@ paths of the kind counts as wrong, and a metric is ``None`` when no item has a p
   ``predict_acc`` (Distilling step-by-step's direct answer), ``socratic_acc``;
 - ``<kind>_maj``: the majority vote over the kind's paths is correct;
 - ``mixed_maj``: the mixed vote over all CoT and PoT paths is correct, by the item's ``vote``
+  (``None`` unless some item has paths of both kinds)
   method (:data:`~mixdistill_plugin.voting.MIXED_RULES`; default
   :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`).
 
@@ -92,8 +93,12 @@ class ItemScore:
         return answers_equal(answer, self.gold, self.tolerance)
 
     def has(self, metric: str) -> bool:
-        """Whether the item has any path that ``metric`` looks at."""
-        return bool(self.paths(split_metric(metric)[0]))
+        """Whether the item has any path that ``metric`` looks at; ``mixed_maj``: paths of every kind of
+        :data:`MIXED` (over CoT paths alone the mixed vote would be ``cot_maj`` under another name)."""
+        kind = split_metric(metric)[0]
+        if kind == "mixed":
+            return all(self.answers.get(k) for k in MIXED)
+        return bool(self.paths(kind))
 
 
 def split_metric(metric: str) -> tuple[str, str]:

@@ -197,7 +197,9 @@ def test_skip_invalid_lists_every_bad_line_and_scores_the_rest(here):
     ])
     result = score(preds, "--skip-invalid")
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines()[-7:] == [
+    # the sandbox's one-line description comes once per process, after the first program run
+    listed = [line for line in result.stderr.splitlines() if not line.startswith("mixdistill: program sandbox")]
+    assert listed[-7:] == [
         "skipped p.jsonl:2: not valid UTF-8 text (byte 0xe9 at column 36)",
         "skipped p.jsonl:3: JSON nested too deeply to read",
         "skipped p.jsonl:5: field 'id': duplicate id 1, first on line 1",
@@ -207,7 +209,7 @@ def test_skip_invalid_lists_every_bad_line_and_scores_the_rest(here):
         "p.jsonl: skipped 6 invalid lines, scoring the other 2",
     ]
     assert result.stdout.splitlines()[0] == "p.jsonl: 2 items, 6 invalid lines skipped"
-    assert "mixed_maj  100.00" in result.stdout
+    assert "mixed_maj  -" in result.stdout
     stopped = score(preds)
     assert stopped.exit_code == 2
     assert stopped.stderr.rstrip().endswith(f"p.jsonl:2: not valid UTF-8 text (byte 0xe9 at column 36). {FIX}")
@@ -305,7 +307,7 @@ def test_details_never_raise_on_odd_outcomes(tmp_path, monkeypatch):
     result = score(preds, "--json", "--details", details)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"n": 1, "cot_acc": None, "pot_acc": 0.0, "cot_maj": None,
-                                         "pot_maj": 100.0, "mixed_maj": 100.0}  # only the 7 is an answer
+                                         "pot_maj": 100.0, "mixed_maj": None}  # only the 7 is an answer; no CoT, no mixed vote
     (line,) = strict_json_lines(details)
     assert line["pot"] == [
         {"status": "answer", "answer": None, "detail": "\ufffd", "output": "\ufffd NaN\n"},
@@ -404,7 +406,7 @@ def test_other_recipes_outputs_are_scored_when_present(tmp_path):
     result = CliRunner().invoke(main, ["score", str(preds), "--json", "--details", str(details)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {
-        "n": 2, "cot_acc": 50.0, "pot_acc": None, "cot_maj": 50.0, "pot_maj": None, "mixed_maj": 50.0,
+        "n": 2, "cot_acc": 50.0, "pot_acc": None, "cot_maj": 50.0, "pot_maj": None, "mixed_maj": None,
         "predict_acc": 100.0,  # 12 first; 5
         "predict_maj": 50.0,   # 13 beats 12 on item 1
         "socratic_acc": 50.0,  # item 1's first decomposition ends at 12; item 2 does not parse
