@@ -206,14 +206,10 @@ def comparison_pairs(evaluations: Sequence[Evaluation]) -> list[tuple[Evaluation
 
 
 def compared_by(a: Evaluation, b: Evaluation) -> tuple[str, str] | None:
-    """The metric each side of a comparison is judged by: the first of :func:`headline` :func:`shown` for
-    both, else each side's first."""
-    order = headline()
-    for metric in order:
-        if shown(metric, a) and shown(metric, b):
-            return metric, metric
-    first = next((m for m in order if shown(m, a)), None)
-    second = next((m for m in order if shown(m, b)), None)
+    """The metric each side of a comparison is judged by: its own first of :func:`headline` :func:`shown`,
+    the answer its recipe gives (the mixed vote of a mixed student, the CoT vote of a CoT one)."""
+    first = next((m for m in headline() if shown(m, a)), None)
+    second = next((m for m in headline() if shown(m, b)), None)
     return (first, second) if first and second else None
 
 
@@ -491,8 +487,8 @@ def write_report(runs: Sequence[Path], out: Path, vote: str | None = None) -> st
     comparisons = comparison_table(evaluations)
     if comparisons:
         sections += ["## Paired comparisons", "",
-                     "On the questions both have, by the first metric of "
-                     f"{', '.join(headline())} that both have: the difference in accuracy with its 95% paired "
+                     "On the questions both have, each side by the first metric of "
+                     f"{', '.join(headline())} it has: the difference in accuracy with its 95% paired "
                      "bootstrap interval (10,000 resamples of the questions) and the exact McNemar p-value "
                      "(a binomial test on the questions only one side gets right).", "", *comparisons, ""]
     over_seeds = seeds_table(evaluations)
