@@ -93,6 +93,18 @@ def test_paired_comparison_of_students_and_of_runs(tmp_path):
     assert expected.only_a == 3 and expected.only_b == 0 and expected.p_value == pytest.approx(0.25)
 
 
+def test_a_cot_student_is_compared_by_its_cot_vote_and_shows_no_mixed_vote(tmp_path):
+    mixed = fake_run(tmp_path, "mixed", {"distilled": DISTILLED})
+    cot = fake_run(tmp_path, "cot", {"distilled": {q: (gold, answers, []) for q, (gold, answers, _) in DISTILLED.items()}})
+    result = CliRunner().invoke(main, ["report", str(mixed), str(cot), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    accuracy = {r[0]: r[5:] for r in table(result.output, "| run | student | task |")}
+    assert accuracy["cot"][-1] == "-" and accuracy["mixed"][-1] != "-"  # the Mixed maj@k column
+    (row,) = table(result.output, "| A | B | metric |")
+    assert row[:3] == ["mixed/distilled svamp_mixed", "cot/distilled svamp_mixed", "mixed_maj / cot_maj"]
+    assert row[4:6] == ["60.0", "60.0"]  # mixed (pot_first): q1 q2 q3; CoT vote: q1 q3 q5
+
+
 def test_runs_of_several_seeds_are_compared_seed_by_seed_and_over_the_seeds(tmp_path):
     worse = {qid: (row[0], [0.0, 0.0], [0.0, 0.0]) if qid in ("q1", "q2") else row for qid, row in DISTILLED.items()}
     runs = [fake_run(tmp_path, f"{name}-seed{seed}", {"base": BASE, "distilled": students})
