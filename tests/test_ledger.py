@@ -1,9 +1,13 @@
-"""The append-only ledger both `generate` and `grade` resume from."""
+"""The append-only ledger both `generate` and `grade` resume from, and the atomic writes beside it."""
 
 from __future__ import annotations
 
+import os
+import stat
+
 from pydantic import BaseModel
 
+from mixdistill_plugin.jsonl import write_atomic
 from mixdistill_plugin.ledger import REQUEST_ERROR, Ledger, request_failed
 
 
@@ -54,3 +58,14 @@ def test_a_failed_request_is_asked_again_and_its_answer_takes_its_place():
     assert LEDGER.answered(lines) == {"a", "b"}
     latest = {e.key: (e.status, e.value) for e in LEDGER.latest(lines)}
     assert latest == {"a": ("ok", 2), "b": ("ok", 1), "c": (REQUEST_ERROR, 0)}
+
+
+def test_an_atomic_write_keeps_the_umask_permissions(tmp_path):
+    """The temporary file is made private; the output it becomes is not."""
+    old = os.umask(0o027)
+    try:
+        write_atomic(tmp_path / "report.md", "# report\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "report.md").stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["report.md"]
