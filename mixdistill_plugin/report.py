@@ -208,8 +208,9 @@ def comparison_pairs(evaluations: Sequence[Evaluation]) -> list[tuple[Evaluation
 def compared_by(a: Evaluation, b: Evaluation) -> tuple[str, str] | None:
     """The metric each side of a comparison is judged by: its own first of :func:`headline` :func:`shown`,
     the answer its recipe gives (the mixed vote of a mixed student, the CoT vote of a CoT one)."""
-    first = next((m for m in headline() if shown(m, a)), None)
-    second = next((m for m in headline() if shown(m, b)), None)
+    order = headline()
+    first = next((m for m in order if shown(m, a)), None)
+    second = next((m for m in order if shown(m, b)), None)
     return (first, second) if first and second else None
 
 

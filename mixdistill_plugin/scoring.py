@@ -10,9 +10,8 @@ paths of the kind counts as wrong, and a metric is ``None`` when no item has a p
   ``predict_acc`` (Distilling step-by-step's direct answer), ``socratic_acc``;
 - ``<kind>_maj``: the majority vote over the kind's paths is correct;
 - ``mixed_maj``: the mixed vote over all CoT and PoT paths is correct, by the item's ``vote``
-  (``None`` unless some item has paths of both kinds)
   method (:data:`~mixdistill_plugin.voting.MIXED_RULES`; default
-  :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`).
+  :data:`~mixdistill_plugin.voting.DEFAULT_VOTE`); ``None`` unless some item has paths of both kinds.
 
 :data:`MIXED` are the kinds of the ``mixed`` recipe; :data:`METRICS` are Mixed Distillation's five,
 what ``mixdistill score`` always reports; :func:`metrics_of` names the metrics of any kinds.

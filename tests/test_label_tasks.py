@@ -96,11 +96,11 @@ def test_equality_and_votes_over_labels():
     assert mixed_vote(["tired", "tired", "frozen"], []).answer == "tired"
 
 
-def paper_reading(text: str) -> str | None:
-    """Distilling step-by-step's parse of a PaLM SVAMP output, as its code does it: the text before the
-    first ``Q:`` must hold ``The answer is`` exactly once, and the answer is the span after it from the
-    first ``(`` to the last ``)``."""
-    parts = text.split("Q:")[0].rstrip().split("The answer is")
+def paper_reading(before: str) -> str | None:
+    """Distilling step-by-step's parse of a PaLM SVAMP output, as its code does it, given the text before
+    the first ``Q:``: that must hold ``The answer is`` exactly once, and the answer is the span after it
+    from the first ``(`` to the last ``)``."""
+    parts = before.rstrip().split("The answer is")
     found = re.search(r"\(.*\)", parts[1]) if len(parts) == 2 else None
     return found.group(0) if found else None
 
@@ -115,7 +115,8 @@ def test_palm_svamp_outputs_read_as_the_paper_reads_them():
     outputs = recording("svamp_palm_cot")
     ours, paper, kinds = set(), set(), {}
     for o in outputs:
-        row, span = svamp[o["id"]], paper_reading(o["text"])
+        before = o["text"].split("Q:")[0]
+        row, span = svamp[o["id"]], paper_reading(before)
         equation = evaluate_arithmetic(row["Equation"])
         if answers_equal(extract_answer(o["text"]), row["Answer"]):
             ours.add(o["id"])
@@ -123,8 +124,8 @@ def test_palm_svamp_outputs_read_as_the_paper_reads_them():
             paper.add(o["id"])
         if (o["id"] in ours) == (o["id"] in paper):
             continue
-        after = o["text"].split("Q:")[0].split("The answer is")[-1].strip().rstrip(".")
-        if "The answer is" not in o["text"].split("Q:")[0]:
+        after = before.split("The answer is")[-1].strip().rstrip(".")
+        if "The answer is" not in before:
             kind = "no marker: the reader takes the last number"
         elif equation != row["Answer"]:
             kind = "SVAMP's answer is not its equation's value"

@@ -17,9 +17,10 @@ def generate(*args: str):
 
 
 def test_the_shipped_palm_and_codex_recordings_on_svamp_train(tmp_path):
-    """PaLM-540B's CoT read right about as often as Distilling step-by-step read it (73.5%; this reader is
-    more lenient only where that parse cuts an expression short, test_label_tasks.py), and the Codex programs about as often as the PoT paper's run (85.4%,
-    which also counts two seven-digit near misses); the one question Codex left out is reported."""
+    """PaLM-540B's CoT read right about as often as Distilling step-by-step read it (73.5%; this reader
+    is more lenient only where that parse cuts an expression short, test_label_tasks.py), and the Codex
+    programs about as often as the PoT paper's run (85.4%, which also counts two seven-digit near
+    misses); the one question Codex left out is reported."""
     out = tmp_path / "svamp"
     result = generate("--dataset", "svamp", "--out", str(out))
     assert result.exit_code == 0, result.output

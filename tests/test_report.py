@@ -95,7 +95,8 @@ def test_paired_comparison_of_students_and_of_runs(tmp_path):
 
 def test_a_cot_student_is_compared_by_its_cot_vote_and_shows_no_mixed_vote(tmp_path):
     mixed = fake_run(tmp_path, "mixed", {"distilled": DISTILLED})
-    cot = fake_run(tmp_path, "cot", {"distilled": {q: (gold, answers, []) for q, (gold, answers, _) in DISTILLED.items()}})
+    cot_only = {qid: (gold, cot, []) for qid, (gold, cot, _) in DISTILLED.items()}
+    cot = fake_run(tmp_path, "cot", {"distilled": cot_only})
     result = CliRunner().invoke(main, ["report", str(mixed), str(cot), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     accuracy = {r[0]: r[5:] for r in table(result.output, "| run | student | task |")}
